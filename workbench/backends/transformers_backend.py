@@ -1,0 +1,326 @@
+"""Local Hugging Face causal LMs (hub ids, directories, GGUF files) behind the Backend protocol.
+
+Option scoring is the hot path. For each request the prompt is rendered once; when every
+option continues the prompt by the same tokens plus one distinct final token (single digits,
+or Gemma's "space, digit"), one forward pass scores all options. Otherwise each option is
+scored as a full continuation (lm-evaluation-harness style). Requests are batched by length
+under a token budget so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from workbench.backends.base import (
+    GenerateRequest,
+    Message,
+    ModelInfo,
+    OptionScores,
+    ScoreRequest,
+)
+from workbench.errors import WorkbenchError
+from workbench.models import ModelSpec, cache_dir, sha256_file
+
+log = logging.getLogger(__name__)
+
+CONVERTED_VERSION = "1"  # bump when the GGUF conversion cache format changes
+
+
+def configure_threads() -> int:
+    """Use every core for intra-op parallelism (torch defaults can leave cores idle)."""
+    n = int(os.environ.get("WORKBENCH_THREADS", os.cpu_count() or 1))
+    torch.set_num_threads(max(1, n))
+    return torch.get_num_threads()
+
+
+@dataclass
+class _Encoded:
+    context: list[int]
+    prefix: list[int]  # tokens shared by every option after the context
+    finals: list[int] | None  # one distinct last token per option (fast path), else None
+    conts: list[list[int]]  # full continuation tokens per option
+
+
+class TransformersBackend:
+    """A causal LM loaded with transformers; GGUF files are dequantised once and cached."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        dtype: str = "float32",
+        trust_remote_code: bool = False,
+        allow_pickle: bool = False,
+        max_batch_tokens: int = 4096,
+        device: str | None = None,
+    ) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        configure_threads()
+        self.spec = spec
+        self.max_batch_tokens = max_batch_tokens
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        torch_dtype = getattr(torch, dtype, None)
+        if not isinstance(torch_dtype, torch.dtype):
+            raise WorkbenchError(f"unknown dtype '{dtype}': use float32, bfloat16 or float16")
+        file_hash = None
+        revision = None
+        load_kwargs: dict = {"trust_remote_code": trust_remote_code}
+        if spec.source == "gguf":
+            path = Path(spec.location)
+            file_hash = sha256_file(path)
+            where = self._converted_dir(path, file_hash)
+            load_from, gguf_kwargs = str(where), {}
+        elif spec.source == "dir":
+            load_from, gguf_kwargs = spec.location, {}
+            self._check_weights_format(Path(spec.location), allow_pickle)
+            file_hash = _dir_hash(Path(spec.location))
+        else:  # hub
+            load_from, gguf_kwargs = spec.location, {}
+            if not allow_pickle:
+                load_kwargs["use_safetensors"] = True
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(load_from, **gguf_kwargs, **load_kwargs)
+            self.model = AutoModelForCausalLM.from_pretrained(
+                load_from, dtype=torch_dtype, **gguf_kwargs, **load_kwargs
+            )
+        except WorkbenchError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise WorkbenchError(_explain_load_error(spec, exc)) from exc
+        self.model.to(self.device)
+        self.model.eval()
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.has_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
+        template_hash = (
+            hashlib.sha256(self.tokenizer.chat_template.encode()).hexdigest()[:16]
+            if self.has_chat_template
+            else None
+        )
+        self.info = ModelInfo(
+            key=spec.key,
+            model_id=spec.model_id,
+            backend="transformers",
+            file_hash=file_hash,
+            dtype=dtype,
+            revision=revision,
+            chat_template_hash=template_hash,
+            extra={"device": str(self.device), "threads": str(torch.get_num_threads())},
+        )
+
+    supports_logprobs = True
+
+    # ----------------------------------------------------------------- loading helpers
+    @staticmethod
+    def _converted_dir(gguf_path: Path, file_hash: str) -> Path:
+        """Dequantise a GGUF file once into safetensors; later loads take seconds, not a minute."""
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        target = cache_dir() / "converted" / f"{file_hash[:24]}-v{CONVERTED_VERSION}"
+        if (target / "config.json").is_file() and (target / "DONE").is_file():
+            return target
+        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            tok = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+            model = AutoModelForCausalLM.from_pretrained(
+                str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32
+            )
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            spec = ModelSpec(gguf_path.stem, "gguf", str(gguf_path), gguf_path.name)
+            raise WorkbenchError(_explain_load_error(spec, exc)) from exc
+        tmp.mkdir(parents=True)
+        # The weights are already dequantised to float32; drop the GGUF marker so they save.
+        model.hf_quantizer = None
+        model.is_quantized = False
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        (tmp / "SOURCE").write_text(f"{gguf_path}\nsha256={file_hash}\n")
+        (tmp / "DONE").write_text("ok\n")
+        if target.exists():  # another process finished first
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.rename(target)
+        return target
+
+    @staticmethod
+    def _check_weights_format(directory: Path, allow_pickle: bool) -> None:
+        if not (directory / "config.json").is_file():
+            raise WorkbenchError(
+                f"model directory '{directory}' has no config.json: point --model at a saved "
+                "transformers model directory"
+            )
+        safe = list(directory.glob("*.safetensors"))
+        pickled = [p for p in directory.glob("*.bin")] + list(directory.glob("*.pt"))
+        if not safe and pickled and not allow_pickle:
+            raise WorkbenchError(
+                f"model directory '{directory}' holds only pickled weights ({pickled[0].name}); "
+                "pickles can run code when loaded. Convert to safetensors, or pass "
+                "allow_pickle=True (--allow-pickle) if you trust the file"
+            )
+
+    # ----------------------------------------------------------------- rendering
+    def render(self, messages: Sequence[Message], assistant_prefix: str = "") -> str:
+        """The exact prompt text the model sees (chat template when the model has one)."""
+        if self.has_chat_template:
+            text = self.tokenizer.apply_chat_template(
+                [{"role": m.role, "content": m.content} for m in messages],
+                tokenize=False,
+                add_generation_prompt=True,
+            )
+        else:
+            text = "\n\n".join(m.content for m in messages) + "\n\n"
+        return text + assistant_prefix
+
+    def _encode_text(self, text: str) -> list[int]:
+        # A chat template writes its own special tokens; plain prompts get the tokenizer's BOS.
+        return self.tokenizer(text, add_special_tokens=not self.has_chat_template).input_ids
+
+    def _encode(self, request: ScoreRequest) -> _Encoded:
+        context_text = self.render(request.messages, request.assistant_prefix)
+        # Trailing whitespace belongs to the continuation (tokenizers merge it with the next word).
+        stripped = context_text.rstrip(" ")
+        moved = context_text[len(stripped) :]
+        context = self._encode_text(stripped)
+        conts: list[list[int]] = []
+        for option in request.options:
+            whole = self._encode_text(stripped + moved + option)
+            if whole[: len(context)] == context and len(whole) > len(context):
+                conts.append(whole[len(context) :])
+            else:
+                piece = self.tokenizer(moved + option, add_special_tokens=False).input_ids
+                if not piece:
+                    raise WorkbenchError(f"option {option!r} tokenises to nothing")
+                conts.append(piece)
+        lengths = {len(c) for c in conts}
+        finals = None
+        prefix: list[int] = []
+        if len(lengths) == 1:
+            n = lengths.pop()
+            heads = {tuple(c[:-1]) for c in conts}
+            lasts = [c[-1] for c in conts]
+            if len(heads) == 1 and len(set(lasts)) == len(lasts):
+                prefix = list(heads.pop())
+                finals = lasts
+            del n
+        return _Encoded(context, prefix, finals, conts)
+
+    # ----------------------------------------------------------------- scoring
+    @torch.inference_mode()
+    def score_options(self, requests: Sequence[ScoreRequest]) -> list[OptionScores]:
+        encoded = [self._encode(r) for r in requests]
+        results: list[OptionScores | None] = [None] * len(requests)
+        # Fast path: one sequence per request. Slow path: one sequence per option.
+        jobs: list[tuple[int, int, list[int], int]] = []  # (request, option|-1, tokens, n_cont)
+        for i, enc in enumerate(encoded):
+            if enc.finals is not None:
+                jobs.append((i, -1, enc.context + enc.prefix, len(enc.prefix)))
+            else:
+                for j, cont in enumerate(enc.conts):
+                    jobs.append((i, j, enc.context + cont, len(cont)))
+        slow: dict[int, list[float]] = {}
+        for batch in _length_batches(jobs, self.max_batch_tokens):
+            logprobs = self._forward_logprobs([tokens for _, _, tokens, _ in batch])
+            for (i, j, tokens, n_cont), lp in zip(batch, logprobs, strict=True):
+                enc = encoded[i]
+                if j == -1:
+                    # lp[t] = log-softmax over the vocabulary predicting token t+1
+                    start = len(enc.context)
+                    shared = sum(
+                        float(lp[start - 1 + k, tokens[start + k]]) for k in range(n_cont)
+                    )
+                    last = lp[len(tokens) - 1]
+                    values = tuple(shared + float(last[f]) for f in enc.finals or [])
+                    n_tok = tuple(len(enc.prefix) + 1 for _ in values)
+                    results[i] = OptionScores(values, n_tok)
+                else:
+                    start = len(tokens) - n_cont
+                    total = sum(float(lp[start - 1 + k, tokens[start + k]]) for k in range(n_cont))
+                    slow.setdefault(i, [0.0] * len(enc.conts))[j] = total
+        for i, values in slow.items():
+            results[i] = OptionScores(tuple(values), tuple(len(c) for c in encoded[i].conts))
+        return [r for r in results if r is not None]
+
+    def _forward_logprobs(self, sequences: list[list[int]]) -> list[torch.Tensor]:
+        """Log-softmax rows for each sequence (right-padded batch, one forward pass)."""
+        width = max(len(s) for s in sequences)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(sequences), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(sequences), width), dtype=torch.long)
+        for row, seq in enumerate(sequences):
+            ids[row, : len(seq)] = torch.tensor(seq)
+            mask[row, : len(seq)] = 1
+        logits = self.model(
+            input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
+        ).logits.float()
+        out = torch.log_softmax(logits, dim=-1).cpu()
+        return [out[row, : len(seq)] for row, seq in enumerate(sequences)]
+
+    # ----------------------------------------------------------------- generation
+    @torch.inference_mode()
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[str]:
+        texts: list[str] = []
+        for req in requests:
+            prompt = self.render(req.messages, req.assistant_prefix)
+            ids = torch.tensor([self._encode_text(prompt)], device=self.device)
+            kwargs: dict = {"max_new_tokens": req.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+            if req.temperature > 0:
+                torch.manual_seed(req.seed)
+                kwargs.update(do_sample=True, temperature=req.temperature, top_k=0, top_p=1.0)
+            else:
+                kwargs.update(do_sample=False)
+            out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs)
+            texts.append(self.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
+        return texts
+
+
+def _length_batches(jobs: list, max_tokens: int) -> list[list]:
+    """Group jobs of similar length so padding is small and each batch fits the token budget."""
+    ordered = sorted(jobs, key=lambda j: len(j[2]))
+    batches: list[list] = []
+    current: list = []
+    for job in ordered:
+        width = max([len(job[2])] + [len(j[2]) for j in current])
+        if current and width * (len(current) + 1) > max_tokens:
+            batches.append(current)
+            current = []
+        current.append(job)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _dir_hash(directory: Path) -> str:
+    """Hash of the weight files in a model directory (sizes and names for big files, fast)."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.glob("*")):
+        if path.suffix in {".safetensors", ".bin", ".json", ".model"} and path.is_file():
+            digest.update(path.name.encode())
+            digest.update(sha256_file(path).encode())
+    return digest.hexdigest()
+
+
+def _explain_load_error(spec: ModelSpec, exc: Exception) -> str:
+    text = str(exc)
+    if "architecture" in text and ("not supported" in text or "GGUF" in text):
+        return (
+            f"cannot load '{spec.location}': {text.splitlines()[0]}. transformers can read "
+            "GGUF files only for the architectures it lists; use a supported model or serve "
+            "this one with llama.cpp and use --model openai:<name>@<url>"
+        )
+    if spec.source == "hub":
+        return (
+            f"cannot load '{spec.location}' from the hub ({text.splitlines()[0][:200]}): check "
+            "the id and your network, or download it and pass the local directory"
+        )
+    return f"cannot load model '{spec.location}': {text.splitlines()[0][:300]}"

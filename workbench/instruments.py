@@ -1,0 +1,318 @@
+"""Survey instruments as validated data files.
+
+An instrument is one YAML file under ``data/instruments/``. Code never holds item text: this
+module only defines the schema (pydantic), loads and validates files, and answers questions
+about them (which items, which scale, which scoring rules). Adding an instrument is adding a
+file; see ``data/instruments/README.md`` for the format.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from workbench.errors import WorkbenchError
+from workbench.paths import data_dir
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    """Where an instrument or data file comes from and what its terms are."""
+
+    citation: str
+    url: str | None = None
+    version: str | None = None
+    terms: str
+    retrieved_from: str | None = None
+    notes: str | None = None
+
+
+class LanguageInfo(_Strict):
+    """Provenance of one language version; translations are never silently machine-made."""
+
+    source: str
+    translator: str | None = None
+
+
+class Scale(_Strict):
+    """A response scale: the canonical codes in canonical order and their labels per language.
+
+    ``type: ordinal`` scales have numeric codes whose mean is meaningful (Likert);
+    ``nominal`` scales (e.g. WVS "choose the most important aim") only support indicator
+    scores.
+    """
+
+    type: Literal["ordinal", "nominal"] = "ordinal"
+    codes: list[int] = Field(min_length=2)
+    labels: dict[str, list[str]]
+    midpoint: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Scale:
+        if len(set(self.codes)) != len(self.codes):
+            raise ValueError(f"scale codes must be unique, got {self.codes}")
+        for lang, labels in self.labels.items():
+            if len(labels) != len(self.codes):
+                raise ValueError(
+                    f"scale has {len(self.codes)} codes but {len(labels)} labels in language "
+                    f"'{lang}': give exactly one label per code"
+                )
+        return self
+
+    @property
+    def center(self) -> float:
+        """Midpoint used to decide which side of the scale an answer is on."""
+        if self.midpoint is not None:
+            return self.midpoint
+        return (min(self.codes) + max(self.codes)) / 2
+
+
+class Item(_Strict):
+    """One survey question."""
+
+    id: str
+    text: dict[str, str]
+    scale: str
+    instruction: str | None = None
+    dimension: str | None = None
+    reverse: bool = False
+    role: Literal["scored", "catch", "index_input", "unscored"] = "scored"
+    paraphrases: dict[str, list[str]] = Field(default_factory=dict)
+    notes: str | None = None
+
+
+class Term(_Strict):
+    """One term of a linear index: ``weight * value(item)``.
+
+    With ``codes`` the value is the probability (or share) of answering one of those codes;
+    without it the value is the item's mean code (reverse-keyed items flipped).
+    """
+
+    item: str
+    weight: float
+    codes: list[int] | None = None
+
+
+class Score(_Strict):
+    """A scored dimension, foundation or index.
+
+    ``method: mean`` averages the listed items' values (e.g. an MFQ foundation);
+    ``method: linear`` is ``constant + sum(weight * value)`` (e.g. a VSM 2013 index), where
+    ``constant_param`` names a user-settable constant (the VSM manual's C).
+    """
+
+    id: str
+    label: str
+    method: Literal["mean", "linear"]
+    items: list[str] = Field(default_factory=list)
+    terms: list[Term] = Field(default_factory=list)
+    constant: float = 0.0
+    constant_param: str | None = None
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Score:
+        if self.method == "mean" and not self.items:
+            raise ValueError(f"score '{self.id}': method 'mean' needs a non-empty 'items' list")
+        if self.method == "linear" and not self.terms:
+            raise ValueError(f"score '{self.id}': method 'linear' needs a non-empty 'terms' list")
+        return self
+
+    @property
+    def item_ids(self) -> list[str]:
+        return list(self.items) if self.method == "mean" else [t.item for t in self.terms]
+
+
+class Exclusion(_Strict):
+    """A catch-item rule: a respondent whose answer satisfies it is flagged for exclusion."""
+
+    item: str
+    op: Literal["gt", "ge", "lt", "le"]
+    value: float
+    reason: str
+
+
+class Instrument(_Strict):
+    """A whole questionnaire: items, scales, instructions, scoring, provenance."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str
+    family: str
+    source: Source
+    languages: dict[str, LanguageInfo]
+    scales: dict[str, Scale]
+    instructions: dict[str, dict[str, str]] = Field(default_factory=dict)
+    items: list[Item] = Field(min_length=1)
+    scores: list[Score] = Field(default_factory=list)
+    exclusions: list[Exclusion] = Field(default_factory=list)
+    paraphrase_source: str | None = None
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Instrument:
+        ids = [it.id for it in self.items]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate item id(s) {dupes}: every item id must be unique")
+        known = set(ids)
+        for it in self.items:
+            if it.scale not in self.scales:
+                raise ValueError(
+                    f"item '{it.id}' uses scale '{it.scale}', which is not defined under "
+                    f"'scales' (defined: {sorted(self.scales)})"
+                )
+            if it.instruction is not None and it.instruction not in self.instructions:
+                raise ValueError(
+                    f"item '{it.id}' uses instruction '{it.instruction}', which is not defined "
+                    f"under 'instructions'"
+                )
+            for lang in it.text:
+                if lang not in self.languages:
+                    raise ValueError(
+                        f"item '{it.id}' has text in language '{lang}', which is not declared "
+                        f"under 'languages' with its source"
+                    )
+            if it.reverse and self.scales[it.scale].type != "ordinal":
+                raise ValueError(f"item '{it.id}' is reverse-keyed but its scale is nominal")
+        for lang in self.languages:
+            for it in self.items:
+                if lang not in it.text:
+                    raise ValueError(f"item '{it.id}' lacks text in declared language '{lang}'")
+            for name, scale in self.scales.items():
+                if lang not in scale.labels:
+                    raise ValueError(f"scale '{name}' lacks labels in declared language '{lang}'")
+        score_ids = [s.id for s in self.scores]
+        if len(set(score_ids)) != len(score_ids):
+            raise ValueError(f"duplicate score id(s) in {score_ids}")
+        for s in self.scores:
+            for item_id in s.item_ids:
+                if item_id not in known:
+                    raise ValueError(
+                        f"score '{s.id}' refers to unknown item '{item_id}'"
+                        + _suggest(item_id, known)
+                    )
+            for term in s.terms:
+                if term.codes is None:
+                    scale = self.scales[self.item(term.item).scale]
+                    if scale.type != "ordinal":
+                        raise ValueError(
+                            f"score '{s.id}': item '{term.item}' is nominal, so its term "
+                            f"needs 'codes' (the answers that count)"
+                        )
+                else:
+                    valid = set(self.scales[self.item(term.item).scale].codes)
+                    bad = [c for c in term.codes if c not in valid]
+                    if bad:
+                        raise ValueError(
+                            f"score '{s.id}': codes {bad} are not on item '{term.item}''s scale"
+                        )
+        for ex in self.exclusions:
+            if ex.item not in known:
+                raise ValueError(
+                    f"exclusion rule refers to unknown item '{ex.item}'" + _suggest(ex.item, known)
+                )
+        return self
+
+    @cached_property
+    def _by_id(self) -> dict[str, Item]:
+        return {it.id: it for it in self.items}
+
+    def item(self, item_id: str) -> Item:
+        try:
+            return self._by_id[item_id]
+        except KeyError:
+            raise WorkbenchError(
+                f"instrument '{self.id}' has no item '{item_id}'"
+                + _suggest(item_id, set(self._by_id))
+            ) from None
+
+    def scale_of(self, item_id: str) -> Scale:
+        return self.scales[self.item(item_id).scale]
+
+    def score(self, score_id: str) -> Score:
+        for s in self.scores:
+            if s.id == score_id:
+                return s
+        raise WorkbenchError(f"instrument '{self.id}' has no score '{score_id}'")
+
+    @property
+    def constant_params(self) -> dict[str, float]:
+        """User-settable constants (name -> default) used by linear scores."""
+        return {s.constant_param: s.constant for s in self.scores if s.constant_param}
+
+    def n_paraphrases(self, language: str = "en") -> int:
+        """Smallest number of paraphrases any item has in ``language`` (0 when some have none)."""
+        return min(len(it.paraphrases.get(language, [])) for it in self.items)
+
+
+def _suggest(name: str, choices: set[str] | list[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def instruments_dir() -> Path:
+    return data_dir() / "instruments"
+
+
+def available_instruments() -> list[str]:
+    """Ids of the instruments shipped under ``data/instruments``."""
+    return sorted(p.stem for p in instruments_dir().glob("*.yaml"))
+
+
+def load_instrument_file(path: str | Path) -> Instrument:
+    """Load and validate one instrument file, turning schema errors into one clear message."""
+    path = Path(path)
+    if not path.is_file():
+        raise WorkbenchError(f"instrument file '{path}' does not exist: check the path")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where is not None else ""
+        raise WorkbenchError(
+            f"instrument file '{path.name}' is not valid YAML{at}: fix the syntax "
+            f"({getattr(exc, 'problem', exc)})"
+        ) from exc
+    if not isinstance(raw, dict):
+        raise WorkbenchError(
+            f"instrument file '{path.name}' must hold a mapping with keys id, name, items, ...; "
+            f"got {type(raw).__name__}"
+        )
+    try:
+        return Instrument.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        msg = first["msg"].removeprefix("Value error, ")
+        raise WorkbenchError(
+            f"instrument file '{path.name}' is invalid at {loc}: {msg}"
+            + (f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else "")
+        ) from exc
+
+
+_CACHE: dict[str, Instrument] = {}
+
+
+def load_instrument(name_or_path: str | Path) -> Instrument:
+    """Load a shipped instrument by id (``mfq30``) or any instrument file by path."""
+    text = str(name_or_path)
+    if text.endswith((".yaml", ".yml")) or "/" in text:
+        return load_instrument_file(text)
+    if text not in _CACHE:
+        path = instruments_dir() / f"{text}.yaml"
+        if not path.is_file():
+            known = available_instruments()
+            raise WorkbenchError(
+                f"unknown instrument '{text}'" + _suggest(text, known)
+                + f"; shipped instruments: {', '.join(known)}"
+            )
+        _CACHE[text] = load_instrument_file(path)
+    return _CACHE[text]

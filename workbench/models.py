@@ -1,0 +1,181 @@
+"""Finding and loading models: registry names, hub ids, local directories, GGUF files, servers.
+
+``load_model("smollm2-135m")`` gives a :class:`~workbench.backends.base.Backend`. Embedded
+default models live inside PyPI packages; their files are located through
+``importlib.metadata`` (never by absolute path).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import importlib.metadata as md
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from workbench.errors import WorkbenchError
+from workbench.paths import data_dir
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    key: str
+    description: str
+    kind: str  # pypi_gguf | pypi_gguf_chunks | hub
+    default: bool = False
+    distribution: str | None = None
+    module: str | None = None
+    file: str | None = None
+    model_id: str | None = None
+    license: str | None = None
+    upstream: str | None = None
+
+
+def registry() -> list[ModelEntry]:
+    raw = yaml.safe_load((data_dir() / "models" / "registry.yaml").read_text(encoding="utf-8"))
+    return [ModelEntry(**m) for m in raw["models"]]
+
+
+def default_model_keys() -> list[str]:
+    return [m.key for m in registry() if m.default]
+
+
+def cache_dir() -> Path:
+    """Where assembled GGUF files and converted weights are kept (``WORKBENCH_CACHE``)."""
+    base = os.environ.get("WORKBENCH_CACHE") or Path.home() / ".cache" / "workbench"
+    path = Path(base)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def is_installed(entry: ModelEntry) -> bool:
+    if entry.kind == "hub":
+        return True
+    try:
+        md.distribution(entry.distribution or "")
+    except md.PackageNotFoundError:
+        return False
+    return True
+
+
+def embedded_gguf_path(entry: ModelEntry) -> Path:
+    """The GGUF file of an embedded model, assembling chunked packages into the cache once."""
+    if not is_installed(entry):
+        raise WorkbenchError(
+            f"model '{entry.key}' needs the package '{entry.distribution}': run `make setup` "
+            f"(or pip install {entry.distribution})"
+        )
+    if entry.kind == "pypi_gguf":
+        path = Path(str(md.distribution(entry.distribution).locate_file(entry.file)))
+        if not path.is_file():
+            raise WorkbenchError(
+                f"package '{entry.distribution}' is installed but lacks {entry.file}: reinstall it"
+            )
+        return path
+    if entry.kind == "pypi_gguf_chunks":
+        module = importlib.import_module(entry.module)
+        target = cache_dir() / "gguf" / entry.file
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".partial")
+            module.assemble(tmp, overwrite=True)  # verifies the package's published sha256
+            tmp.replace(target)
+        return target
+    raise WorkbenchError(f"model '{entry.key}' of kind '{entry.kind}' has no GGUF file")
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A resolved model request: what to load and how."""
+
+    key: str
+    source: str  # "gguf" | "dir" | "hub" | "openai"
+    location: str  # gguf path, directory, hub id or base URL
+    model_id: str  # name recorded in provenance
+    server_model: str | None = None
+
+
+def resolve_model(spec: str) -> ModelSpec:
+    """Turn a user's model string into a :class:`ModelSpec`.
+
+    Accepted: a registry key (``smollm2-135m``), a ``.gguf`` file, a local model directory,
+    a hub id (``org/name``), or ``openai:<model>@<base_url>`` for an OpenAI-compatible server.
+    """
+    spec = spec.strip()
+    if not spec:
+        raise WorkbenchError("empty model name: give a registry key, a path or a hub id")
+    by_key = {m.key: m for m in registry()}
+    if spec in by_key:
+        entry = by_key[spec]
+        if entry.kind == "hub":
+            return ModelSpec(entry.key, "hub", entry.model_id or "", entry.model_id or "")
+        path = embedded_gguf_path(entry)
+        return ModelSpec(entry.key, "gguf", str(path), entry.upstream or entry.key)
+    if spec.startswith("openai:"):
+        body = spec.removeprefix("openai:")
+        model, _, url = body.partition("@")
+        if not model or not url:
+            raise WorkbenchError(
+                f"server model '{spec}' must look like openai:<model>@<base_url>, "
+                "e.g. openai:llama@http://127.0.0.1:8080/v1"
+            )
+        return ModelSpec(safe_name(model), "openai", url, model, server_model=model)
+    path = Path(spec).expanduser()
+    if spec.endswith(".gguf"):
+        if not path.is_file():
+            raise WorkbenchError(f"GGUF file '{spec}' does not exist: check the path")
+        return ModelSpec(safe_name(path.stem), "gguf", str(path.resolve()), path.name)
+    if path.exists():
+        if not path.is_dir():
+            raise WorkbenchError(
+                f"model path '{spec}' is a file but not a .gguf: give a model directory "
+                "(config.json + safetensors) or a .gguf file"
+            )
+        return ModelSpec(safe_name(path.name), "dir", str(path.resolve()), str(path.resolve()))
+    looks_like_path = spec.startswith((".", "/", "~")) or os.sep in spec and spec.count("/") != 1
+    if looks_like_path or spec.count("/") != 1:
+        close = difflib.get_close_matches(spec, list(by_key), n=3, cutoff=0.5)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        raise WorkbenchError(
+            f"unknown model '{spec}'{hint}: use a registry key ({', '.join(by_key)}), "
+            "an existing directory or .gguf file, or a hub id like org/name"
+        )
+    return ModelSpec(safe_name(spec), "hub", spec, spec)
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe form of a model id: no separators, no '..', no leading dot."""
+    cleaned = _SAFE.sub("_", name).strip("._") or "model"
+    return cleaned.replace("..", "_")[:120]
+
+
+def load_model(spec: str, **options: object):
+    """Load a model by name/path/id and return a backend implementing the Backend protocol.
+
+    Options go to the backend, e.g. ``dtype="float32"``, ``trust_remote_code=False``,
+    ``allow_pickle=False``, ``api_key_env="OPENAI_API_KEY"``.
+    """
+    resolved = resolve_model(spec)
+    if resolved.source == "openai":
+        from workbench.backends.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(resolved, **options)  # type: ignore[arg-type]
+    from workbench.backends.transformers_backend import TransformersBackend
+
+    return TransformersBackend(resolved, **options)  # type: ignore[arg-type]
