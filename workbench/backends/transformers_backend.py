@@ -219,52 +219,65 @@ class TransformersBackend:
     @torch.inference_mode()
     def score_options(self, requests: Sequence[ScoreRequest]) -> list[OptionScores]:
         encoded = [self._encode(r) for r in requests]
-        results: list[OptionScores | None] = [None] * len(requests)
         # Fast path: one sequence per request. Slow path: one sequence per option.
-        jobs: list[tuple[int, int, list[int], int]] = []  # (request, option|-1, tokens, n_cont)
+        # A job is (request, option or -1, tokens, number of trailing tokens to score).
+        jobs: list[tuple[int, int, list[int], int]] = []
         for i, enc in enumerate(encoded):
             if enc.finals is not None:
                 jobs.append((i, -1, enc.context + enc.prefix, len(enc.prefix)))
             else:
                 for j, cont in enumerate(enc.conts):
                     jobs.append((i, j, enc.context + cont, len(cont)))
+        fast: dict[int, OptionScores] = {}
         slow: dict[int, list[float]] = {}
         for batch in _length_batches(jobs, self.max_batch_tokens):
-            logprobs = self._forward_logprobs([tokens for _, _, tokens, _ in batch])
-            for (i, j, tokens, n_cont), lp in zip(batch, logprobs, strict=True):
+            keep = max(n for *_, n in batch) + 1
+            tails = self._tail_logprobs([tokens for _, _, tokens, _ in batch], keep)
+            for (i, j, tokens, n), tail in zip(batch, tails, strict=True):
+                # tail[keep - 1 - d] is the distribution after the token d places from the end
+                # (d = 0: after the last token), i.e. it predicts token len - d.
+                length = len(tokens)
+                scored = sum(
+                    float(tail[keep - 1 - (length - t), tokens[t]])
+                    for t in range(length - n, length)
+                )
                 enc = encoded[i]
                 if j == -1:
-                    # lp[t] = log-softmax over the vocabulary predicting token t+1
-                    start = len(enc.context)
-                    shared = sum(
-                        float(lp[start - 1 + k, tokens[start + k]]) for k in range(n_cont)
-                    )
-                    last = lp[len(tokens) - 1]
-                    values = tuple(shared + float(last[f]) for f in enc.finals or [])
-                    n_tok = tuple(len(enc.prefix) + 1 for _ in values)
-                    results[i] = OptionScores(values, n_tok)
+                    last = tail[keep - 1]
+                    values = tuple(scored + float(last[f]) for f in enc.finals or [])
+                    fast[i] = OptionScores(values, tuple(n + 1 for _ in values))
                 else:
-                    start = len(tokens) - n_cont
-                    total = sum(float(lp[start - 1 + k, tokens[start + k]]) for k in range(n_cont))
-                    slow.setdefault(i, [0.0] * len(enc.conts))[j] = total
-        for i, values in slow.items():
-            results[i] = OptionScores(tuple(values), tuple(len(c) for c in encoded[i].conts))
-        return [r for r in results if r is not None]
+                    slow.setdefault(i, [0.0] * len(enc.conts))[j] = scored
+        results = []
+        for i, enc in enumerate(encoded):
+            if i in fast:
+                results.append(fast[i])
+            else:
+                results.append(OptionScores(tuple(slow[i]), tuple(len(c) for c in enc.conts)))
+        return results
 
-    def _forward_logprobs(self, sequences: list[list[int]]) -> list[torch.Tensor]:
-        """Log-softmax rows for each sequence (right-padded batch, one forward pass)."""
+    def _tail_logprobs(self, sequences: list[list[int]], keep: int) -> torch.Tensor:
+        """Log-softmax over the vocabulary at the last ``keep`` positions of each sequence.
+
+        Left padding aligns every sequence's end, so the LM head runs only on the tail
+        (``logits_to_keep``): the vocabulary projection dominates cost for small models.
+        """
         width = max(len(s) for s in sequences)
+        keep = min(keep, width)
         pad = self.tokenizer.pad_token_id
         ids = torch.full((len(sequences), width), pad, dtype=torch.long)
         mask = torch.zeros((len(sequences), width), dtype=torch.long)
         for row, seq in enumerate(sequences):
-            ids[row, : len(seq)] = torch.tensor(seq)
-            mask[row, : len(seq)] = 1
+            ids[row, width - len(seq) :] = torch.tensor(seq)
+            mask[row, width - len(seq) :] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
         logits = self.model(
-            input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
-        ).logits.float()
-        out = torch.log_softmax(logits, dim=-1).cpu()
-        return [out[row, : len(seq)] for row, seq in enumerate(sequences)]
+            input_ids=ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            position_ids=positions.to(self.device),
+            logits_to_keep=keep,
+        ).logits
+        return torch.log_softmax(logits[:, -keep:].float(), dim=-1).cpu()
 
     # ----------------------------------------------------------------- generation
     @torch.inference_mode()
@@ -273,7 +286,8 @@ class TransformersBackend:
         for req in requests:
             prompt = self.render(req.messages, req.assistant_prefix)
             ids = torch.tensor([self._encode_text(prompt)], device=self.device)
-            kwargs: dict = {"max_new_tokens": req.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+            kwargs: dict = {"max_new_tokens": req.max_new_tokens,
+                            "pad_token_id": self.tokenizer.pad_token_id}
             if req.temperature > 0:
                 torch.manual_seed(req.seed)
                 kwargs.update(do_sample=True, temperature=req.temperature, top_k=0, top_p=1.0)

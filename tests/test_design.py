@@ -1,0 +1,121 @@
+"""Design expansion: counts, factors, seeded orders and personas, exact re-mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbench.design import Design
+from workbench.errors import WorkbenchError
+from workbench.personas import expand_personas, random_personas
+from workbench.prompts import option_order
+
+MINI = str(Path(__file__).parent / "fixtures" / "mini.yaml")
+
+
+def test_two_by_two_by_two_by_two_expands_to_the_right_count():
+    d = Design(models=["m"], instruments=[MINI], personas=["none", "political:liberal"],
+               orders=["original", "reversed"], paraphrases=[0, 1], repeats=2,
+               mode="generate", temperature=0.7)
+    reqs = list(d.requests("m", "fp"))
+    assert len(reqs) == 3 * 2 * 2 * 2 * 2 == d.count()
+    assert len({r.request_id for r in reqs}) == len(reqs)
+    cells = {(r.item_id, r.persona, r.order, r.paraphrase, r.repeat) for r in reqs}
+    assert len(cells) == len(reqs)
+
+
+def test_request_ids_are_stable_and_depend_on_content():
+    d = Design(models=["m"], instruments=[MINI])
+    a = [r.request_id for r in d.requests("m", "fp")]
+    b = [r.request_id for r in d.requests("m", "fp")]
+    c = [r.request_id for r in d.requests("m", "other-weights")]
+    assert a == b and not set(a) & set(c)
+
+
+def test_reversed_order_presents_reversed_codes_and_keys_follow_position():
+    d = Design(models=["m"], instruments=[MINI], orders=["original", "reversed"], items=["a1"])
+    orig, rev = list(d.requests("m", "fp"))
+    assert orig.rendered.codes == (1, 2, 3, 4, 5)
+    assert rev.rendered.codes == (5, 4, 3, 2, 1)
+    assert rev.rendered.keys == ("1", "2", "3", "4", "5")
+    assert rev.rendered.labels[0] == "strongly agree"
+    assert "1. strongly agree" in rev.rendered.messages[-1].content
+
+
+def test_random_orders_are_seeded_permutations():
+    codes = [1, 2, 3, 4, 5]
+    p1 = option_order(codes, "perm1", 0, "x:a1")
+    assert sorted(p1) == codes
+    assert p1 == option_order(codes, "perm1", 0, "x:a1")
+    perms = {tuple(option_order(codes, f"perm{i}", 0, "x:a1")) for i in range(1, 30)}
+    assert len(perms) > 10
+    with pytest.raises(WorkbenchError, match="unknown option order"):
+        option_order(codes, "sideways", 0, "k")
+
+
+def test_random_personas_are_seeded_and_reproducible():
+    a = random_personas(20, seed=3)
+    b = random_personas(20, seed=3)
+    c = random_personas(20, seed=4)
+    assert [p.texts for p in a] == [p.texts for p in b]
+    assert [p.texts for p in a] != [p.texts for p in c]
+    assert len({p.id for p in a}) == 20
+
+
+def test_persona_specs_expand():
+    ps = expand_personas(["none", "political:conservative", "demo:a18_29|woman|bachelor|liberal",
+                          "random:3"], seed=1)
+    assert [p.kind for p in ps] == ["none", "political", "demo", "random", "random", "random"]
+    assert "conservative" in ps[1].text("en")
+    assert ps[0].text("en") is None
+    with pytest.raises(WorkbenchError, match="unknown persona spec"):
+        expand_personas(["alien:1"])
+    with pytest.raises(WorkbenchError, match="unknown politics"):
+        expand_personas(["political:anarchist"])
+
+
+def test_country_personas_cover_reference_countries():
+    ps = expand_personas(["country:*"])
+    assert len(ps) >= 10
+    assert all(p.text("en").startswith("You are a typical person from") for p in ps)
+    assert expand_personas(["country:deu"])[0].attributes["country"] == "DEU"
+
+
+def test_persona_is_a_system_message():
+    d = Design(models=["m"], instruments=[MINI], personas=["political:liberal"], items=["a1"])
+    (req,) = list(d.requests("m", "fp"))
+    roles = [m.role for m in req.rendered.messages]
+    assert roles == ["system", "user"]
+    assert "liberal" in req.rendered.messages[0].content
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"instruments": []}, "empty design"),
+        ({"personas": []}, "empty design"),
+        ({"repeats": 0}, "repeats must be at least 1"),
+        ({"repeats": 2}, "repeats > 1 only makes sense"),
+        ({"mode": "telepathy"}, "mode must be"),
+        ({"languages": ["xx"]}, r"has no \['xx'\] version"),
+        ({"paraphrases": [7]}, "paraphrase"),
+    ],
+)
+def test_bad_designs_fail_clearly(kwargs, message):
+    base = {"models": ["m"], "instruments": [MINI]}
+    base.update(kwargs)
+    with pytest.raises(WorkbenchError, match=message):
+        d = Design(**base)
+        list(d.requests("m", "fp"))
+
+
+def test_design_yaml_round_trip(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text(f"models: [m]\ninstruments: [{MINI}]\norders: [original, reversed]\n"
+                    "random_orders: 2\n")
+    d = Design.from_yaml(path)
+    assert d.orders == ["original", "reversed", "perm1", "perm2"]
+    path.write_text("models: [m]\ninstrumnets: [x]\n")
+    with pytest.raises(WorkbenchError, match="unknown key"):
+        Design.from_yaml(path)

@@ -1,0 +1,89 @@
+"""Probing: cache reuse, exact re-mapping of orders, generation statuses, stored factors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.fakes import FirstPositionBackend, PreferredLabelBackend, ScriptedTextBackend
+from workbench.design import Design
+from workbench.probe import run_probe
+from workbench.store import FACTORS
+
+MINI = str(Path(__file__).parent / "fixtures" / "mini.yaml")
+
+
+def test_rerun_computes_nothing_new(tmp_path):
+    backend = FirstPositionBackend()
+    d = Design(models=["fake"], instruments=[MINI], personas=["none", "political:liberal"],
+               orders=["original", "reversed"], paraphrases=[0, 1], repeats=2,
+               mode="generate", temperature=0.5)
+    first = run_probe(d, tmp_path, backends={"fake": backend}, progress=False)
+    assert first.stats[0].computed == 3 * 2 * 2 * 2 * 2 == backend.calls
+    second = run_probe(d, tmp_path, backends={"fake": backend}, progress=False)
+    assert second.stats[0].computed == 0 and second.stats[0].cached == 48
+    assert backend.calls == 48
+    req = first.store.requests()
+    assert len(req) == 48 and req.request_id.is_unique
+    for col in FACTORS:
+        assert req[col].notna().all()
+
+
+def test_first_position_bias_maps_back_to_the_canonical_scale(tmp_path):
+    d = Design(models=["fake"], instruments=[MINI], orders=["original", "reversed"],
+               random_orders=3, items=["a1"])
+    result = run_probe(d, tmp_path, backends={"fake": FirstPositionBackend(0.7)}, progress=False)
+    dists = result.store.distributions()
+    # Mass on the first presented position is 0.7 in every order...
+    first = dists[dists.position == 0].groupby("order")["prob"].first()
+    assert (first - 0.7).abs().max() < 1e-12
+    # ...and lands on whichever canonical code was shown first.
+    top = dists.loc[dists.groupby("request_id")["prob"].idxmax()].set_index("order")["code"]
+    assert top["original"] == 1 and top["reversed"] == 5
+    answers = result.store.answers().set_index("order")["expected"]
+    assert answers["original"] == pytest.approx(0.7 * 1 + 0.075 * (2 + 3 + 4 + 5))
+    assert answers["reversed"] == pytest.approx(0.7 * 5 + 0.075 * (4 + 3 + 2 + 1))
+
+
+def test_a_fixed_label_preference_is_order_invariant_after_remapping(tmp_path):
+    d = Design(models=["fake"], instruments=[MINI], orders=["original", "reversed"],
+               random_orders=4, items=["a1", "a2"])
+    result = run_probe(d, tmp_path, backends={"fake": PreferredLabelBackend("agree")},
+                       progress=False)
+    dists = result.store.distributions()
+    top = dists.loc[dists.groupby("request_id")["prob"].idxmax()]
+    assert set(top["code"]) == {4}  # "agree" is code 4 whatever the order
+    assert top["position"].nunique() > 1  # but it was shown in different positions
+
+
+def test_generation_mode_keeps_refusals_and_unparseable_answers(tmp_path):
+    texts = ["I would choose 2.", "As an AI, I don't have personal opinions.",
+             "<script>alert(1)</script>"]
+    d = Design(models=["fake"], instruments=[MINI], mode="generate")
+    result = run_probe(d, tmp_path, backends={"fake": ScriptedTextBackend(texts)},
+                       progress=False)
+    ans = result.store.answers().sort_values("item_id")
+    assert list(ans["status"]) == ["ok", "refusal", "unparseable"]
+    assert ans["generated_text"].iloc[2] == "<script>alert(1)</script>"
+    assert pd.isna(ans["answer_code"].iloc[1])
+
+
+def test_logprob_mode_on_a_generation_only_server_fails_clearly(tmp_path):
+    from workbench.errors import WorkbenchError
+
+    d = Design(models=["fake"], instruments=[MINI])
+    with pytest.raises(WorkbenchError, match="without log-probabilities"):
+        run_probe(d, tmp_path, backends={"fake": ScriptedTextBackend(["1"])}, progress=False)
+
+
+def test_tiny_model_end_to_end_and_cache(tmp_path, tiny_model_dir):
+    d = Design(models=[str(tiny_model_dir)], instruments=["mfq30"], items=["q01", "q02", "q06"])
+    first = run_probe(d, tmp_path, progress=False)
+    assert first.stats[0].computed == 3
+    second = run_probe(d, tmp_path, progress=False)
+    assert second.stats[0].computed == 0 and second.stats[0].load_seconds == 0
+    dists = first.store.distributions()
+    assert len(dists) == 3 * 6
+    assert dists.groupby("request_id")["prob"].sum().sub(1).abs().max() < 1e-9

@@ -1,0 +1,130 @@
+"""Turning an item into the messages a model sees, for any order, wording, format and persona.
+
+Templates are data (``data/prompts/<id>.yaml``). The presented order of options is a
+permutation of the scale's canonical codes; keys ("1", "2", ... or "A", "B", ...) follow the
+presented position, so the stored answer can always be mapped back to the canonical code.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+
+import yaml
+
+from workbench.backends.base import Message
+from workbench.errors import WorkbenchError
+from workbench.instruments import Instrument, Item
+from workbench.paths import data_dir
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    id: str
+    version: str
+    languages: dict
+    answer_formats: dict[str, list[str]]
+
+    def lang(self, language: str) -> dict:
+        if language not in self.languages:
+            raise WorkbenchError(
+                f"prompt template '{self.id}' has no language '{language}' (has: "
+                f"{', '.join(self.languages)}): add it to data/prompts/{self.id}.yaml"
+            )
+        return self.languages[language]
+
+
+@lru_cache(maxsize=8)
+def load_template(name: str = "default") -> PromptTemplate:
+    path = data_dir() / "prompts" / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        raise WorkbenchError(f"unknown prompt template '{name}': shipped templates are {known}")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return PromptTemplate(raw["id"], str(raw["version"]), raw["languages"], raw["answer_formats"])
+
+
+def option_order(codes: list[int], order: str, seed: int, key: str) -> list[int]:
+    """Codes in presented order for an order id: original, reversed, or permN (seeded per item)."""
+    if order == "original":
+        return list(codes)
+    if order == "reversed":
+        return list(reversed(codes))
+    if order.startswith("perm") and order[4:].isdigit():
+        rng = random.Random(f"{seed}:{key}:{order}")
+        shuffled = list(codes)
+        rng.shuffle(shuffled)
+        return shuffled
+    raise WorkbenchError(
+        f"unknown option order '{order}': use original, reversed or permN (e.g. perm1)"
+    )
+
+
+def item_text(item: Item, language: str, paraphrase: int) -> str:
+    """The wording for a paraphrase index: 0 is the original, i the i-th paraphrase."""
+    if language not in item.text:
+        raise WorkbenchError(f"item '{item.id}' has no text in language '{language}'")
+    if paraphrase == 0:
+        return item.text[language]
+    alternatives = item.paraphrases.get(language, [])
+    if paraphrase > len(alternatives):
+        raise WorkbenchError(
+            f"item '{item.id}' has {len(alternatives)} paraphrase(s) in '{language}', "
+            f"not {paraphrase}: lower the paraphrase count in the design"
+        )
+    return alternatives[paraphrase - 1]
+
+
+@dataclass(frozen=True)
+class RenderedItem:
+    messages: tuple[Message, ...]
+    keys: tuple[str, ...]  # shown keys, in presented order
+    codes: tuple[int, ...]  # canonical code at each presented position
+    labels: tuple[str, ...]  # label at each presented position
+    assistant_prefix: str
+
+
+def render_item(
+    template: PromptTemplate,
+    instrument: Instrument,
+    item: Item,
+    *,
+    language: str,
+    paraphrase: int,
+    presented_codes: list[int],
+    answer_format: str,
+    instruction: str,
+    persona_text: str | None,
+) -> RenderedItem:
+    """Messages for one request. ``instruction`` is 'forced' or 'unforced' (Röttger et al. 2024)."""
+    lang = template.lang(language)
+    scale = instrument.scales[item.scale]
+    if answer_format not in template.answer_formats:
+        raise WorkbenchError(
+            f"unknown answer format '{answer_format}': use one of {list(template.answer_formats)}"
+        )
+    all_keys = template.answer_formats[answer_format]
+    if len(presented_codes) > len(all_keys):
+        raise WorkbenchError(f"answer format '{answer_format}' has too few keys for {item.id}")
+    if instruction not in lang["ask"]:
+        raise WorkbenchError(f"unknown instruction '{instruction}': use {list(lang['ask'])}")
+    label_of = dict(zip(scale.codes, scale.labels[language], strict=True))
+    keys = tuple(all_keys[: len(presented_codes)])
+    labels = tuple(label_of[c] for c in presented_codes)
+    options = "\n".join(
+        lang["option"].format(key=k, label=lab) for k, lab in zip(keys, labels, strict=True)
+    )
+    ask = lang["ask"][instruction].format(key_kind=lang["key_kind"][answer_format])
+    text = item_text(item, language, paraphrase)
+    stem = instrument.instructions.get(item.instruction or "", {}).get(language)
+    if stem:
+        user = lang["question"].format(instruction=stem, text=text, options=options, ask=ask)
+    else:
+        user = lang["question_no_instruction"].format(text=text, options=options, ask=ask)
+    messages: list[Message] = []
+    if persona_text:
+        messages.append(Message("system", f"{persona_text} {lang['persona_suffix']}"))
+    messages.append(Message("user", user))
+    return RenderedItem(tuple(messages), keys, tuple(presented_codes), labels,
+                        lang["answer_prefix"])
