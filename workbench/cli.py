@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-pickle", action="store_true",
                    help="allow loading pickled (.bin/.pt) checkpoints (off by default)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--chunk-size", type=int, default=32,
+                   help="requests per committed batch (a kill loses at most one batch)")
 
     m = sub.add_parser("models", help="list known models and whether they are installed")
     m.add_argument("--defaults", action="store_true", help="print only the default model keys")
@@ -145,7 +147,7 @@ def _probe(args: argparse.Namespace) -> int:
     design = Design(**base)
     options = {"dtype": args.dtype, "trust_remote_code": args.trust_remote_code,
                "allow_pickle": args.allow_pickle}
-    result = run_probe(design, args.out, backend_options=options,
+    result = run_probe(design, args.out, backend_options=options, chunk_size=args.chunk_size,
                        progress=not args.no_progress, command=" ".join(sys.argv))
     text = probe_summary(result, design)
     print(text)

@@ -28,7 +28,8 @@ import pandas as pd
 from workbench.errors import WorkbenchError
 from workbench.instruments import Instrument, Score, load_instrument
 
-#: Columns that identify a request's experimental condition (see the data contract).
+#: Columns that identify a request's experimental condition (see the data contract; the
+#: result store adds ``instruction`` and ``mode``). Functions use the ones a frame has.
 FACTORS: tuple[str, ...] = (
     "model",
     "instrument",
@@ -38,9 +39,11 @@ FACTORS: tuple[str, ...] = (
     "order",
     "paraphrase",
     "answer_format",
+    "instruction",
+    "mode",
     "repeat",
 )
-#: Columns that identify one "respondent": everything but the item.
+#: Columns that identify one "respondent": everything but the item (those present are used).
 UNIT: tuple[str, ...] = (
     "model",
     "persona",
@@ -48,6 +51,8 @@ UNIT: tuple[str, ...] = (
     "order",
     "paraphrase",
     "answer_format",
+    "instruction",
+    "mode",
     "repeat",
 )
 #: Default grouping for scores: one score per model, pooling personas, repeats and variants.

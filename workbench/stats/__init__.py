@@ -1,0 +1,59 @@
+"""Statistics on probing frames: intervals, reliability, consistency, distances, comparisons.
+
+Every function takes the tidy ``distributions`` / ``answers`` frames that probing produces
+(or the score frames from :mod:`workbench.scoring`) and returns a tidy frame.
+
+>>> from workbench.stats import bootstrap_scores, reliability_by_score
+"""
+
+from workbench.stats.comparisons import (
+    correct_pvalues,
+    mixed_model,
+    ordinal_regression,
+    permutation_test_scores,
+)
+from workbench.stats.consistency import (
+    acquiescence,
+    consistency_across,
+    consistency_summary,
+    position_bias,
+)
+from workbench.stats.distance import (
+    hofstede_distance,
+    inglehart_welzel_position,
+    mfq_zscores,
+    model_item_distributions,
+    nearest_countries,
+    wvs_similarity,
+)
+from workbench.stats.intervals import bootstrap_scores
+from workbench.stats.reliability import (
+    cronbach_alpha,
+    item_total_correlations,
+    mcdonald_omega,
+    reliability_by_score,
+    respondent_table,
+)
+
+__all__ = [
+    "acquiescence",
+    "bootstrap_scores",
+    "consistency_across",
+    "consistency_summary",
+    "correct_pvalues",
+    "cronbach_alpha",
+    "hofstede_distance",
+    "inglehart_welzel_position",
+    "item_total_correlations",
+    "mcdonald_omega",
+    "mfq_zscores",
+    "mixed_model",
+    "model_item_distributions",
+    "nearest_countries",
+    "ordinal_regression",
+    "permutation_test_scores",
+    "position_bias",
+    "reliability_by_score",
+    "respondent_table",
+    "wvs_similarity",
+]
