@@ -139,3 +139,19 @@ def test_unknown_hub_id_offline_gives_a_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(WorkbenchError, match="cannot load 'nobody/no-such-model'"):
         load_model("nobody/no-such-model")
+
+
+def test_shared_prefix_kv_cache_matches_naive_forward(tiny_backend):
+    persona = Message("system", "You are a 45-year-old teacher from a small town who values "
+                      "tradition, family, and community life above most other things.")
+    reqs = [ScoreRequest((persona, Message("user", f"Item {k}: how much do you agree that "
+                                                   f"{'x ' * k}matters?\n1. no\n2. yes")),
+                         (" 1", " 2") if k % 2 else (" no", " yes please"), "Answer:")
+            for k in range(8)]
+    plan = tiny_backend._plan([(i, -1, tiny_backend._encode(r).context, 1)
+                               for i, r in enumerate(reqs)])
+    assert any(prefix >= 16 for _, prefix in plan)  # the persona prefix is shared
+    got = tiny_backend.score_options(reqs)
+    for req, scores in zip(reqs, got, strict=True):
+        for option, value in zip(req.options, scores.logprobs, strict=True):
+            assert value == pytest.approx(naive_logprob(tiny_backend, req, option), abs=1e-4)

@@ -9,6 +9,7 @@ under a token budget so memory stays bounded.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -60,12 +61,17 @@ class TransformersBackend:
         allow_pickle: bool = False,
         max_batch_tokens: int = 4096,
         device: str | None = None,
+        prefix_cache: bool = True,
+        min_prefix: int = 16,
     ) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         configure_threads()
         self.spec = spec
         self.max_batch_tokens = max_batch_tokens
+        self.prefix_cache = prefix_cache
+        self.min_prefix = min_prefix
+        self._kv_memo: tuple | None = None
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         torch_dtype = getattr(torch, dtype, None)
         if not isinstance(torch_dtype, torch.dtype):
@@ -230,9 +236,13 @@ class TransformersBackend:
                     jobs.append((i, j, enc.context + cont, len(cont)))
         fast: dict[int, OptionScores] = {}
         slow: dict[int, list[float]] = {}
-        for batch in _length_batches(jobs, self.max_batch_tokens):
+        for batch, prefix_len in self._plan(jobs):
             keep = max(n for *_, n in batch) + 1
-            tails = self._tail_logprobs([tokens for _, _, tokens, _ in batch], keep)
+            sequences = [tokens for _, _, tokens, _ in batch]
+            if prefix_len:
+                tails = self._tail_logprobs_prefixed(sequences, keep, prefix_len)
+            else:
+                tails = self._tail_logprobs(sequences, keep)
             for (i, j, tokens, n), tail in zip(batch, tails, strict=True):
                 # tail[keep - 1 - d] is the distribution after the token d places from the end
                 # (d = 0: after the last token), i.e. it predicts token len - d.
@@ -255,6 +265,87 @@ class TransformersBackend:
             else:
                 results.append(OptionScores(tuple(slow[i]), tuple(len(c) for c in enc.conts)))
         return results
+
+    def _plan(self, jobs: list) -> list[tuple[list, int]]:
+        """Batches of jobs, each with the length of a shared token prefix to run once (0: none).
+
+        Sorting token sequences clusters requests that share a system/persona/instruction
+        prefix; that prefix's KV cache is computed once and reused for the whole group.
+        """
+        if not self.prefix_cache or len(jobs) < 2:
+            return [(b, 0) for b in _length_batches(jobs, self.max_batch_tokens)]
+        ordered = sorted(jobs, key=lambda j: j[2])
+        groups: list[tuple[list, int]] = []
+        current: list = []
+        shared = 0
+        for job in ordered:
+            limit = len(job[2]) - job[3] - 1  # the suffix must hold every scored position
+            if current:
+                common = min(_common_prefix(current[0][2], job[2], shared), limit)
+                # Stop merging when the shared part would shrink a lot (keep long prefixes).
+                if common >= self.min_prefix and not (len(current) >= 4 and common < shared - 8):
+                    current.append(job)
+                    shared = common
+                    continue
+                groups.append((current, shared))
+            current, shared = [job], limit
+        if current:
+            groups.append((current, shared))
+        plan: list[tuple[list, int]] = []
+        for group, shared in groups:
+            if len(group) < 2 or shared < self.min_prefix:
+                plan += [(b, 0) for b in _length_batches(group, self.max_batch_tokens)]
+                continue
+            suffix_jobs = [(i, j, tokens[shared:], n) for i, j, tokens, n in group]
+            for b in _length_batches(suffix_jobs, self.max_batch_tokens):
+                ids = {id(x) for x in b}
+                full = [g for g, sj in zip(group, suffix_jobs, strict=True) if id(sj) in ids]
+                plan.append((full, shared))
+        return plan
+
+    def _prefix_kv(self, prefix: list[int]):
+        """KV cache of a token prefix, memoised for the most recent prefix."""
+        key = tuple(prefix)
+        if self._kv_memo is None or self._kv_memo[0] != key:
+            ids = torch.tensor([prefix], device=self.device)
+            out = self.model(input_ids=ids, use_cache=True)
+            self._kv_memo = (key, out.past_key_values)
+        return self._kv_memo[1]
+
+    def _tail_logprobs_prefixed(self, sequences: list[list[int]], keep: int,
+                                prefix_len: int) -> torch.Tensor:
+        """As :meth:`_tail_logprobs`, but the shared prefix runs once from a KV cache.
+
+        Suffixes are right-padded: under causal attention, padding after a row's last real
+        token cannot change that row's logits, so no padding mask is needed.
+        """
+        cache = copy.deepcopy(self._prefix_kv(sequences[0][:prefix_len]))
+        suffixes = [s[prefix_len:] for s in sequences]
+        lengths = [len(s) for s in suffixes]
+        width = max(lengths)
+        ids = torch.full((len(suffixes), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        for row, suf in enumerate(suffixes):
+            ids[row, : len(suf)] = torch.tensor(suf)
+        cache.batch_repeat_interleave(len(suffixes))
+        positions = torch.arange(prefix_len, prefix_len + width).expand(len(suffixes), width)
+        mask = torch.ones((len(suffixes), prefix_len + width), dtype=torch.long)
+        low = max(0, min(lengths) - keep)  # first position any row needs
+        logits = self.model(
+            input_ids=ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            position_ids=positions.to(self.device),
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=torch.arange(low, width, device=self.device),
+        ).logits
+        lp = torch.log_softmax(logits.float(), dim=-1).cpu()
+        # Row r's last ``keep`` positions; a short suffix (a job scoring fewer tokens than the
+        # batch's widest) leaves leading rows unused, filled with zeros and never read.
+        out = torch.zeros((len(suffixes), keep, lp.shape[-1]))
+        for r, n in enumerate(lengths):
+            start = max(n - keep, 0)
+            out[r, keep - (n - start) :] = lp[r, start - low : n - low]
+        return out
 
     def _tail_logprobs(self, sequences: list[list[int]], keep: int) -> torch.Tensor:
         """Log-softmax over the vocabulary at the last ``keep`` positions of each sequence.
@@ -312,6 +403,14 @@ def _length_batches(jobs: list, max_tokens: int) -> list[list]:
     if current:
         batches.append(current)
     return batches
+
+
+def _common_prefix(a: list[int], b: list[int], limit: int) -> int:
+    n = min(len(a), len(b), limit) if limit else min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
 
 
 def _dir_hash(directory: Path) -> str:
