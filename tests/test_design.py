@@ -119,3 +119,22 @@ def test_design_yaml_round_trip(tmp_path):
     path.write_text("models: [m]\ninstrumnets: [x]\n")
     with pytest.raises(WorkbenchError, match="unknown key"):
         Design.from_yaml(path)
+
+
+def test_other_languages_use_their_own_prompt_and_labels():
+    from workbench.instruments import load_instrument
+
+    inst = load_instrument("mfq2")
+    assert "es" in inst.languages and inst.languages["es"].source
+    d = Design(models=["m"], instruments=["mfq2"], languages=["es"],
+               personas=["political:liberal"], items=["q01"])
+    (req,) = list(d.requests("m", "fp"))
+    user = req.rendered.messages[-1].content
+    assert inst.items[0].text["es"] in user
+    assert all(label in user for label in inst.scales[inst.items[0].scale].labels["es"])
+    assert "Responda" in user and req.rendered.assistant_prefix == "Respuesta:"
+    assert "liberal" in req.rendered.messages[0].content
+    assert "Responda a la pregunta" in req.rendered.messages[0].content
+    with pytest.raises(WorkbenchError, match="no text in language 'es'"):
+        list(Design(models=["m"], instruments=["mfq2"], languages=["es"],
+                    personas=["random:1"], items=["q01"]).requests("m", "fp"))
