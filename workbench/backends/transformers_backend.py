@@ -65,7 +65,11 @@ class TransformersBackend:
         min_prefix: int = 16,
     ) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        # The workbench shows its own progress; transformers' per-load bars are noise.
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
         configure_threads()
         self.spec = spec
         self.max_batch_tokens = max_batch_tokens
