@@ -58,6 +58,22 @@ def test_mfq30_is_complete():
     assert inst.n_paraphrases("en") >= 2
 
 
+@pytest.mark.parametrize("name", available_instruments())
+def test_declared_languages_are_complete_and_sourced(name):
+    """Every declared language (e.g. mfq2's official Spanish) records its source and covers every
+    item, scale label and instruction; the schema does not check instructions per language."""
+    inst = load_instrument(name)
+    for lang, info in inst.languages.items():
+        assert info.source.strip(), f"{name}: language '{lang}' records no source"
+        assert all(it.text.get(lang, "").strip() for it in inst.items), (name, lang, "items")
+        for scale_id, scale in inst.scales.items():
+            labels = scale.labels.get(lang, [])
+            assert len(labels) == len(scale.codes) and all(lab.strip() for lab in labels), (
+                name, lang, scale_id)
+        for instr_id, texts in inst.instructions.items():
+            assert texts.get(lang, "").strip(), (name, lang, instr_id)
+
+
 @pytest.mark.parametrize(
     "mutate, message",
     [
