@@ -62,7 +62,9 @@ def model_fingerprint(spec: ModelSpec) -> str:
 
         return "dir-sha256:" + _dir_hash(Path(spec.location))
     if spec.source == "openai":
-        return f"openai:{spec.server_model}@{spec.location}"
+        from workbench.backends.openai_backend import _public_url
+
+        return f"openai:{spec.server_model}@{_public_url(spec.location)}"
     return f"hub:{spec.location}"
 
 
