@@ -14,6 +14,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# a report cell on test data takes seconds; a stuck kernel fails the test instead of hanging CI
+os.environ.setdefault("WORKBENCH_CELL_TIMEOUT", "300")
 
 
 def _build_tiny(target: Path, chat_template: bool, seed: int = 0) -> Path:

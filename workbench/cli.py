@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--instrument", "--instruments", dest="instruments", type=_csv)
 
     r = sub.add_parser("report", help="run a report notebook with papermill and export HTML")
-    r.add_argument("kind", choices=["compare", "probe", "culture"])
+    r.add_argument("kind", choices=["compare", "probe", "culture", "explore"])
     r.add_argument("--models", type=_csv)
     r.add_argument("--instruments", type=_csv)
     r.add_argument("--results", default="results", help="results directory (store)")
@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
                    help="extra notebook parameter (YAML value), repeatable")
     r.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
+    r.add_argument("--cell-timeout", type=int, metavar="SECONDS",
+                   help="fail a cell that runs longer (default $WORKBENCH_CELL_TIMEOUT or 1800)")
     return parser
 
 
@@ -119,7 +121,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         html = run_report(args.kind, models=args.models, instruments=args.instruments,
                           results=args.results, out=args.out, extra=args.param,
-                          show_code=args.show_code)
+                          show_code=args.show_code, cell_timeout=args.cell_timeout)
         print(html)
         return 0
     raise AssertionError(args.command)
