@@ -60,6 +60,13 @@ def test_mfq_norms_are_cited_and_not_invented():
     assert set(m30["foundation"]) == {"care", "fairness", "loyalty", "authority", "purity"}
     # numbers that were not found in a citable source stay empty rather than guessed
     assert m30["mean"].isna().all() or m30["source"].notna().all()
+    found = m30.dropna(subset=["mean"])
+    assert set(found["group"]) == {"moderate"}  # the self-scoring form's published means
+    assert not found["source"].str.startswith("MISSING").any()
+    assert m30.loc[m30["mean"].isna(), "source"].str.startswith("MISSING").all()
+    sums = found.set_index("foundation")["mean"] * 6  # the form prints sums of six items
+    assert sums.round(1).to_dict() == {"care": 20.2, "fairness": 20.5, "loyalty": 16.0,
+                                       "authority": 16.5, "purity": 12.6}
 
 
 def test_every_reference_file_has_a_sidecar_with_source_and_terms():

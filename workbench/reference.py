@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +30,7 @@ def _ref(name: str) -> Path:
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def _csv(name: str) -> pd.DataFrame:
     return pd.read_csv(_ref(name), keep_default_na=True, na_values=["", "#NULL!"])
 
@@ -85,7 +85,7 @@ def wvs_item_means() -> pd.DataFrame:
 
 
 def mfq30_norms() -> pd.DataFrame:
-    """MFQ-30 group norms (``group, foundation, mean, sd, n, source``); NaN where unpublished here."""
+    """MFQ-30 group norms (group, foundation, mean, sd, n, source); NaN where unpublished."""
     return _csv("mfq30_norms.csv").copy()
 
 
