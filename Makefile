@@ -59,7 +59,7 @@ bench: $(BENCH)/.installed
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || echo "warning: could not install chromium; browser tests will skip"
 
-test: setup
+test: setup browser
 	$(PY) -m pytest -q
 
 lint: setup
