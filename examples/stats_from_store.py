@@ -37,7 +37,7 @@ if not vsm.empty:
     profile = score_vsm2013(vsm, by=["model"])
     # With the manual's constants C = 0 the indices are not on the countries' 0-100 scale,
     # so Euclidean distance depends on the chosen C; correlation distance compares shape only.
-    for metric in ("correlation_distance", "euclidean"):
+    for metric in ("correlation_distance", "rmsd"):  # rmsd: comparable across n_dims
         near = nearest_countries(profile, hofstede_scores(), k=5, metric=metric, by=["model"])
         print(f"\nNearest countries by Hofstede profile ({metric}, C = 0)")
         print(near[["model", "country", "iso3", "n_dims", metric]].round(3)

@@ -61,9 +61,11 @@ def test_hofstede_section(data):
     assert prof.loc[prof["kind"] == "model", "ci_low"].notna().all()
     near = sec.data["nearest"]
     assert (near.groupby("model").size() == 5).all() and (near["n_dims"] >= 4).all()
-    assert sorted(near.loc[near["model"] == "alpha", "rank_euclidean"]) == [1, 2, 3, 4, 5]
+    # nearest by RMSD (comparable across 4..6 shared dimensions), ranked among comparable ones
+    assert sorted(near.loc[near["model"] == "alpha", "rank_rmsd"]) == [1, 2, 3, 4, 5]
+    assert np.allclose(near["rmsd"], near["euclidean"] / np.sqrt(near["n_dims"]))
     sel = sec.data["selected_distance"]
-    assert sel.loc[sel["iso3"] == "NGA", "rank_euclidean"].isna().all()  # only 2 dims
+    assert sel.loc[sel["iso3"] == "NGA", "rank_rmsd"].isna().all()  # only 2 dims
     assert any("XXX" in n for n in sec.notes) and any("constants are all 0" in n
                                                       for n in sec.notes)
 

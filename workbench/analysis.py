@@ -464,7 +464,7 @@ def rank_comparable(dist: pd.DataFrame, by: Sequence[str], min_dims: int = 4) ->
     two published dimensions whose Euclidean distance is over fewer terms (hence smaller).
     """
     comparable = dist[dist["n_dims"] >= min_dims].copy()
-    for metric, rank in (("euclidean", "rank_euclidean"),
+    for metric, rank in (("euclidean", "rank_euclidean"), ("rmsd", "rank_rmsd"),
                          ("correlation_distance", "rank_correlation")):
         comparable[rank] = comparable.groupby(list(by))[metric].rank(method="min")
     return comparable
@@ -477,7 +477,7 @@ def _distances(sec: Section, profile: pd.DataFrame, ref: pd.DataFrame,
     Ranks are recomputed among countries with at least ``min_dims`` published dimensions,
     so that a country scored on two dimensions cannot look closer than one scored on six.
     """
-    cols = ["model", "country", "iso3", "n_dims", "euclidean", "rank_euclidean",
+    cols = ["model", "country", "iso3", "n_dims", "rmsd", "rank_rmsd", "euclidean",
             "correlation_distance", "rank_correlation"]
     dist = _attempt(sec, "country distances", _stat("hofstede_distance"), profile, ref,
                     by=["model"])
@@ -485,17 +485,18 @@ def _distances(sec: Section, profile: pd.DataFrame, ref: pd.DataFrame,
         return
     comparable = rank_comparable(dist, ["model"], min_dims)
     n = comparable.groupby("model")["iso3"].nunique().max()
+    # RMSD (Euclidean / sqrt(n_dims)) ranks a 4-dimension country fairly against 6-dimension ones
     near = _attempt(sec, "nearest countries", _stat("nearest_countries"), profile, ref, k=k,
-                    min_dims=min_dims, by=["model"])
+                    metric="rmsd", min_dims=min_dims, by=["model"])
     if near is not None:
         near = near[["model", "iso3"]].merge(comparable, on=["model", "iso3"], how="left")
         sec.data["nearest"] = near
-        sec.tables[f"Nearest {k} countries per model (Euclidean; ranks among {n} countries "
-                   f"with at least {min_dims} dimensions)"] = near[cols]
+        sec.tables[f"Nearest {k} countries per model (RMSD over shared dimensions; ranks "
+                   f"among {n} countries with at least {min_dims} dimensions)"] = near[cols]
     if countries:
         sel = dist[dist["iso3"].isin(countries)].drop(
             columns=["rank_euclidean", "rank_correlation"]).merge(
-            comparable[["model", "iso3", "rank_euclidean", "rank_correlation"]],
+            comparable[["model", "iso3", "rank_euclidean", "rank_rmsd", "rank_correlation"]],
             on=["model", "iso3"], how="left")
         sec.data["selected_distance"] = sel
         sec.tables["Distance to the selected countries (rank among comparable countries; "
