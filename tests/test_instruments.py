@@ -25,6 +25,10 @@ def _raw() -> dict:
     return yaml.safe_load(FIXTURE.read_text())
 
 
+def _rule(item: str, op: str, value: float) -> dict:
+    return {"item": item, "op": op, "value": value, "reason": "catch"}
+
+
 def _write(tmp_path, raw) -> Path:
     path = tmp_path / "inst.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True))
@@ -88,6 +92,23 @@ def test_declared_languages_are_complete_and_sourced(name):
         (lambda r: r["scores"][1]["terms"].append({"item": "b1", "weight": 1}), "needs 'codes'"),
         (lambda r: r["items"][0]["text"].update(de="Familie"), "not declared"),
         (lambda r: r.update(id="Bad Id"), "id"),
+        (lambda r: r["items"][1].update(role="catch"), "score 'd1' uses catch item 'a2'"),
+        (lambda r: r["items"][0].update(role="catch"), "score 'd1' uses catch item 'a1'"),
+        (lambda r: r["scores"][0]["items"].append("b1"),
+         "score 'd1' (method 'mean') includes item 'b1', whose scale 'yesno' is nominal"),
+        (lambda r: r.update(exclusions=[_rule("b1", "gt", 1)]),
+         "exclusion rule on item 'b1': its scale 'yesno' is nominal"),
+        (lambda r: r.update(exclusions=[_rule("a1", "gt", 9)]),
+         "(gt 9) has a threshold outside its scale's codes 1..5, so it flags no answer"),
+        (lambda r: r.update(exclusions=[_rule("a1", "lt", 0)]),
+         "(lt 0) has a threshold outside its scale's codes 1..5, so it flags no"),
+        (lambda r: r.update(exclusions=[_rule("a1", "lt", 7)]),
+         "(lt 7) has a threshold outside its scale's codes 1..5, so it flags every"),
+        (lambda r: r.update(exclusions=[_rule("a1", "gt", 5)]),
+         "(gt 5) flags no answer on its scale's codes 1..5"),
+        (lambda r: r.update(exclusions=[_rule("a1", "lt", 1)]), "(lt 1) flags no answer"),
+        (lambda r: r.update(exclusions=[_rule("a1", "ge", 1)]), "(ge 1) flags every answer"),
+        (lambda r: r.update(exclusions=[_rule("a1", "le", 5)]), "(le 5) flags every answer"),
     ],
 )
 def test_malformed_instruments_fail_clearly(tmp_path, mutate, message):
@@ -98,6 +119,103 @@ def test_malformed_instruments_fail_clearly(tmp_path, mutate, message):
     text = str(info.value)
     assert message in text
     assert "\n" not in text  # one line
+
+
+@pytest.mark.parametrize("op, value", [("gt", 4), ("ge", 5), ("lt", 2), ("le", 1), ("gt", 1),
+                                       ("gt", 2.5), ("lt", 4.5)])
+def test_exclusion_rules_that_split_the_scale_are_accepted(tmp_path, op, value):
+    raw = _raw()
+    raw["exclusions"] = [_rule("a1", op, value)]
+    inst = load_instrument_file(_write(tmp_path, raw))
+    assert inst.exclusions[0].value == value
+
+
+def _shipped_raw(name: str) -> dict:
+    return yaml.safe_load(load_instrument(name).model_dump_json())
+
+
+@pytest.mark.parametrize(
+    "name, mutate, message",
+    [
+        ("mfq30", lambda r: r["scores"][0]["items"].append("q06"),
+         "score 'care' uses catch item 'q06'"),
+        ("mfq30", lambda r: r["scores"][4]["items"].__setitem__(5, "q22"),
+         "score 'purity' uses catch item 'q22'"),
+        ("mfq30", lambda r: r["exclusions"][0].update(value=5),
+         "exclusion rule on item 'q06' (gt 5) flags no answer on its scale's codes 0..5"),
+        ("mfq30", lambda r: r["exclusions"][1].update(value=6),
+         "rule on item 'q22' (lt 6) has a threshold outside its scale's codes 0..5"),
+        ("wvs7", lambda r: r["scores"].append({"id": "aims", "label": "aims", "method": "mean",
+                                                "items": ["Q46", "Q154"]}),
+         "score 'aims' (method 'mean') includes item 'Q154', whose scale 'aims4' is nominal"),
+        ("wvs7", lambda r: r["scores"][2]["items"].append("Q8"),
+         "(method 'mean') includes item 'Q8', whose scale 'child_quality2' is nominal"),
+    ],
+)
+def test_malformed_copies_of_shipped_instruments_fail_clearly(tmp_path, name, mutate, message):
+    raw = _shipped_raw(name)
+    load_instrument_file(_write(tmp_path, raw))  # the unmodified copy is valid
+    mutate(raw)
+    with pytest.raises(WorkbenchError) as info:
+        load_instrument_file(_write(tmp_path, raw))
+    text = str(info.value)
+    assert message in text, text
+    assert "\n" not in text
+
+
+def test_mfq2_is_complete():
+    inst = load_instrument("mfq2")
+    assert [it.id for it in inst.items] == [f"q{i:02d}" for i in range(1, 37)]
+    assert [s.id for s in inst.scores] == ["care", "equality", "proportionality", "loyalty",
+                                           "authority", "purity"]
+    assert all(s.method == "mean" and len(s.items) == 6 for s in inst.scores)
+    scored = sorted(i for s in inst.scores for i in s.items)
+    assert scored == [it.id for it in inst.items]  # each item in exactly one foundation
+    assert all(it.role == "scored" and not it.reverse for it in inst.items)
+    assert not inst.exclusions  # the MFQ-2 form has no catch items
+    for it in inst.items:
+        scale = inst.scale_of(it.id)
+        assert scale.type == "ordinal" and scale.codes == [1, 2, 3, 4, 5]
+        assert len(scale.labels["en"]) == 5 and all(lab.strip() for lab in scale.labels["en"])
+        assert it.dimension == next(s.id for s in inst.scores if it.id in s.items)
+
+
+def test_vsm2013_is_complete():
+    inst = load_instrument("vsm2013")
+    assert [it.id for it in inst.items] == [f"m{i:02d}" for i in range(1, 25)]
+    assert [s.id for s in inst.scores] == ["PDI", "IDV", "MAS", "UAI", "LTO", "IVR"]
+    used = sorted(t.item for s in inst.scores for t in s.terms)
+    assert used == [it.id for it in inst.items]  # each item in exactly one index
+    for it in inst.items:
+        scale = inst.scale_of(it.id)
+        assert scale.type == "ordinal" and scale.codes == [1, 2, 3, 4, 5], it.id
+        assert len(scale.labels["en"]) == 5 and all(lab.strip() for lab in scale.labels["en"])
+        assert it.text["en"].strip() and it.role == "scored" and not it.reverse
+        index = next(s.id for s in inst.scores if it.id in s.item_ids)
+        assert it.dimension == index.lower()
+
+
+WVS7_CODES = {
+    "Q8": [1, 2], "Q14": [1, 2], "Q15": [1, 2], "Q17": [1, 2], "Q45": [1, 2, 3],
+    "Q46": [1, 2, 3, 4], "Q57": [1, 2], "Q154": [1, 2, 3, 4], "Q155": [1, 2, 3, 4],
+    "Q164": list(range(1, 11)), "Q182": list(range(1, 11)), "Q184": list(range(1, 11)),
+    "Q209": [1, 2, 3], "Q254": [1, 2, 3, 4],
+}
+
+
+def test_wvs7_is_complete():
+    inst = load_instrument("wvs7")
+    assert {it.id: inst.scale_of(it.id).codes for it in inst.items} == WVS7_CODES
+    assert [it.id for it in inst.items if inst.scale_of(it.id).type == "nominal"] == [
+        "Q8", "Q14", "Q15", "Q17", "Q154", "Q155"]
+    for it in inst.items:
+        labels = inst.scale_of(it.id).labels["en"]
+        assert len(labels) == len(WVS7_CODES[it.id]) and all(lab.strip() for lab in labels)
+        assert it.text["en"].strip()
+        # nominal items only feed the indices; ordinal ones are scored (mean code)
+        expected_role = "index_input" if inst.scale_of(it.id).type == "nominal" else "scored"
+        assert it.role == expected_role, it.id
+    assert {s.id for s in inst.scores} >= {"autonomy", "postmaterialism"}
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path):

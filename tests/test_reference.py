@@ -35,6 +35,50 @@ def test_every_reference_country_joins_on_iso3():
         assert all(len(c) == 3 and c.isupper() for c in codes)
 
 
+def _reference_csvs() -> dict[str, pd.DataFrame]:
+    """Every shipped reference CSV read as plain strings ("NA" stays Namibia's ISO2 code)."""
+    from workbench.paths import data_dir
+
+    return {p.name: pd.read_csv(p, dtype=str, keep_default_na=False)
+            for p in sorted((data_dir() / "reference").glob("*.csv"))}
+
+
+def test_every_iso3_in_every_reference_csv_is_a_known_country():
+    csvs = _reference_csvs()
+    countries = csvs.pop("countries.csv")
+    assert countries["iso3"].is_unique and countries["iso2"].is_unique
+    assert countries["iso3"].str.fullmatch(r"[A-Z]{3}").all()
+    known = set(countries["iso3"])
+    with_iso3 = {name: frame for name, frame in csvs.items() if "iso3" in frame.columns}
+    # the files that must join on ISO3 really have the column (so the loop cannot pass empty)
+    assert {"hofstede_6d.csv", "mfq2_country_norms.csv", "wvs7_item_distributions.csv",
+            "wvs7_map.csv"} <= set(with_iso3)
+    for name, frame in with_iso3.items():
+        blank = frame["iso3"].eq("")
+        if name == "hofstede_6d.csv":  # regions (Africa East, ...) have no country code
+            assert frame.loc[blank, "kind"].eq("region").all()
+        else:
+            assert not blank.any(), name
+        unknown = sorted(set(frame.loc[~blank, "iso3"]) - known)
+        assert not unknown, f"{name}: ISO3 codes missing from countries.csv: {unknown}"
+
+
+def test_reference_tables_have_no_duplicate_keys():
+    m2 = ref.mfq2_country_norms()
+    dupes = m2[m2.duplicated(["iso3", "foundation"], keep=False)]
+    assert dupes.empty, dupes[["iso3", "foundation"]].to_dict("records")
+    mfq2 = load_instrument("mfq2")
+    foundations = {s.id for s in mfq2.scores}
+    assert set(m2["foundation"]) == foundations
+    assert m2.groupby("iso3")["foundation"].nunique().eq(len(foundations)).all()
+    assert m2.groupby("iso3")["country"].nunique().eq(1).all()
+    d = ref.wvs_distributions()
+    assert not d.duplicated(["iso3", "item_id", "code"]).any()
+    assert ref.hofstede_scores(kind=None)["hofstede_code"].is_unique
+    m30 = ref.mfq30_norms()
+    assert not m30.duplicated(["group", "foundation"]).any()
+
+
 def test_wvs_map_and_distributions():
     m = ref.wvs_map()
     assert len(m) >= 80 and m["iso3"].is_unique

@@ -272,29 +272,130 @@ def _uniform_dists(inst, code_for) -> pd.DataFrame:
     return make_dists(spec, inst.id)
 
 
-def test_real_vsm2013_pdi_formula():
+# VSM 2013 manual (Hofstede & Minkov 2013): index = w1 (mA - mB) + w2 (mC - mD) + C(x), written
+# here as (constant name, [(weight, plus item, minus item), ...]) independently of the YAML.
+VSM_FORMULAS = {
+    "PDI": ("C_pd", [(35, "m07", "m02"), (25, "m20", "m23")]),
+    "IDV": ("C_ic", [(35, "m04", "m01"), (35, "m09", "m06")]),
+    "MAS": ("C_mf", [(35, "m05", "m03"), (35, "m08", "m10")]),
+    "UAI": ("C_ua", [(40, "m18", "m15"), (25, "m21", "m24")]),
+    "LTO": ("C_ls", [(40, "m13", "m14"), (25, "m19", "m22")]),
+    "IVR": ("C_ir", [(35, "m12", "m11"), (40, "m17", "m16")]),
+}
+VSM_CONSTANTS = {"C_pd": 11.5, "C_ic": -7.0, "C_mf": 3.25, "C_ua": 20.0, "C_ls": -13.0,
+                 "C_ir": 42.0}
+
+
+def _respondents(item_ids: list[str], codes: list[int], n: int, step: int) -> dict[str, list[int]]:
+    """``n`` one-hot respondents per item whose code sums differ between all items.
+
+    Item ``k`` gets the code sum ``min * n + 1 + (k * step) % len(item_ids)`` (``step`` coprime
+    with the number of items, so sums are a permutation and not ordered like the items), spread
+    as evenly as possible over the respondents, then rotated so respondents differ.
+    """
+    lo, hi = min(codes), max(codes)
+    assert len(item_ids) <= (hi - lo) * n, "not enough distinct sums"
+    out = {}
+    for k, item in enumerate(item_ids):
+        extra = 1 + (k * step) % len(item_ids)  # above the all-minimum sum
+        base, rest = divmod(extra, n)
+        answers = [lo + base + (1 if r < rest else 0) for r in range(n)]
+        assert all(lo <= a <= hi for a in answers)
+        shift = k % n
+        out[item] = answers[shift:] + answers[:shift]
+    return out
+
+
+def _respondent_dists(inst, answers: dict[str, list[int]]) -> pd.DataFrame:
+    spec = []
+    for item, codes_by_resp in answers.items():
+        codes = inst.scale_of(item).codes
+        for r, code in enumerate(codes_by_resp):
+            spec.append(({"persona": f"p{r}"}, item, one_hot(code, codes)))
+    return make_dists(spec, inst.id)
+
+
+def test_real_vsm2013_score_terms_are_the_manual_formulas():
     inst = _shipped("vsm2013")
-    means = {f"m{i:02d}": float((i % 5) + 1) for i in range(1, 25)}
-    d = _uniform_dists(inst, lambda it, codes: int(means[it.id]))
-    got = score_vsm2013(d, constants={inst.score("PDI").constant_param: 0}).set_index(
-        "score_id")["score"]
-    expected = 35 * (means["m07"] - means["m02"]) + 25 * (means["m20"] - means["m23"])
-    assert got["PDI"] == pytest.approx(expected)
-    assert set(got.index) >= {"PDI", "IDV", "MAS", "UAI", "LTO", "IVR"}
+    terms = score_terms(inst, constants=VSM_CONSTANTS)
+    got = {(r.score_id, r.item_id, r.quantity, r.weight) for r in terms.itertuples()}
+    expected = set()
+    for score_id, (_, pairs) in VSM_FORMULAS.items():
+        for weight, plus, minus in pairs:
+            expected |= {(score_id, plus, "mean", weight), (score_id, minus, "mean", -weight)}
+    assert got == expected
+    assert len(terms) == 24 and terms["method"].eq("linear").all()
+    assert terms.groupby("score_id")["constant"].first().to_dict() == {
+        s: VSM_CONSTANTS[c] for s, (c, _) in VSM_FORMULAS.items()}
+    assert inst.constant_params == dict.fromkeys(VSM_CONSTANTS, 0.0)
+    assert all(not it.reverse for it in inst.items)  # the formulas use the raw codes
 
 
-@pytest.mark.parametrize("name", ["mfq30", "mfq2"])
-def test_real_mfq_all_answers_equal(name):
+@pytest.mark.parametrize("constants", [None, VSM_CONSTANTS])
+def test_real_vsm2013_indices_match_hand_arithmetic(constants):
+    inst = _shipped("vsm2013")
+    ids = [f"m{i:02d}" for i in range(1, 25)]
+    answers = _respondents(ids, [1, 2, 3, 4, 5], n=7, step=5)
+    m = {item: sum(a) / len(a) for item, a in answers.items()}
+    assert len(set(m.values())) == 24  # every item mean differs from every other
+    c = constants or dict.fromkeys(VSM_CONSTANTS, 0.0)
+    by_hand = {
+        "PDI": 35 * (m["m07"] - m["m02"]) + 25 * (m["m20"] - m["m23"]) + c["C_pd"],
+        "IDV": 35 * (m["m04"] - m["m01"]) + 35 * (m["m09"] - m["m06"]) + c["C_ic"],
+        "MAS": 35 * (m["m05"] - m["m03"]) + 35 * (m["m08"] - m["m10"]) + c["C_mf"],
+        "UAI": 40 * (m["m18"] - m["m15"]) + 25 * (m["m21"] - m["m24"]) + c["C_ua"],
+        "LTO": 40 * (m["m13"] - m["m14"]) + 25 * (m["m19"] - m["m22"]) + c["C_ls"],
+        "IVR": 35 * (m["m12"] - m["m11"]) + 40 * (m["m17"] - m["m16"]) + c["C_ir"],
+    }
+    got = score_vsm2013(_respondent_dists(inst, answers), constants=constants)
+    assert got.set_index("score_id")["score"].to_dict() == pytest.approx(by_hand, abs=1e-9)
+    assert got["n_items"].eq(4).all()
+
+
+# Graham et al. (2011) MFQ30 key, items numbered as on the form (q01..q32).
+MFQ30_KEY = {
+    "care": [1, 7, 12, 17, 23, 28],
+    "fairness": [2, 8, 13, 18, 24, 29],
+    "loyalty": [3, 9, 14, 19, 25, 30],
+    "authority": [4, 10, 15, 20, 26, 31],
+    "purity": [5, 11, 16, 21, 27, 32],
+}
+# Atari et al. (2023) MFQ-2 key: item i belongs to foundation (i - 1) mod 6 in this order.
+MFQ2_FOUNDATIONS = ["care", "equality", "proportionality", "loyalty", "authority", "purity"]
+MFQ2_KEY = {f: [i for i in range(1, 37) if (i - 1) % 6 == k]
+            for k, f in enumerate(MFQ2_FOUNDATIONS)}
+
+
+def test_real_mfq_keys_are_the_published_ones():
+    mfq30 = _shipped("mfq30")
+    assert {s.id: s.items for s in mfq30.scores} == {
+        f: [f"q{i:02d}" for i in items] for f, items in MFQ30_KEY.items()}
+    assert [(it.id, it.text["en"]) for it in mfq30.items if it.role == "catch"] == [
+        ("q06", "Whether or not someone was good at math"),
+        ("q22", "It is better to do good than to do bad.")]
+    assert MFQ2_KEY["care"] == [1, 7, 13, 19, 25, 31]
+    assert MFQ2_KEY["purity"] == [6, 12, 18, 24, 30, 36]
+    mfq2 = _shipped("mfq2")
+    assert {s.id: s.items for s in mfq2.scores} == {
+        f: [f"q{i:02d}" for i in items] for f, items in MFQ2_KEY.items()}
+    for inst in (mfq30, mfq2):
+        assert all(s.method == "mean" for s in inst.scores)
+        assert not any(it.reverse for it in inst.items)  # neither key reverse-scores an item
+
+
+@pytest.mark.parametrize("name, key, n_items", [("mfq30", MFQ30_KEY, 32),
+                                                ("mfq2", MFQ2_KEY, 36)])
+def test_real_mfq_foundation_means_match_hand_arithmetic(name, key, n_items):
     inst = _shipped(name)
-    d = _uniform_dists(inst, lambda it, codes: codes[2])
-    got = score_mfq(d, instrument=name)
-    lo, hi = min(inst.scales[inst.items[0].scale].codes), max(
-        inst.scales[inst.items[0].scale].codes)
-    for _, row in got.iterrows():
-        items = [inst.item(i) for i in inst.score(row["score_id"]).items]
-        vals = [lo + hi - (lo + 2) if it.reverse else lo + 2 for it in items]
-        assert row["score"] == pytest.approx(np.mean(vals))
-        assert row["n_items"] == len(items)
+    ids = [f"q{i:02d}" for i in range(1, n_items + 1)]
+    answers = _respondents(ids, inst.scale_of("q01").codes, n=9, step=7)
+    means = {item: sum(a) / len(a) for item, a in answers.items()}
+    assert len(set(means.values())) == n_items  # catch items included: they must not count
+    by_hand = {f: sum(means[f"q{i:02d}"] for i in items) / len(items)
+               for f, items in key.items()}
+    got = score_mfq(_respondent_dists(inst, answers), instrument=name)
+    assert got.set_index("score_id")["score"].to_dict() == pytest.approx(by_hand, abs=1e-12)
+    assert got["n_items"].eq(6).all()
 
 
 def test_real_mfq30_catch_items():
@@ -305,10 +406,89 @@ def test_real_mfq30_catch_items():
     assert bool(got["q06"]) and not bool(got["q22"])
 
 
-def test_real_wvs7_indices():
+def test_real_mfq30_catch_rules_are_the_published_cutoffs():
+    """Item key (July 2008): cut MATH answers in the last 3 options (codes 3-5, "somewhat",
+    "very", "extremely relevant") and GOOD answers in the first 3 (codes 0-2, disagree)."""
+    inst = _shipped("mfq30")
+    assert [(r.item, r.op, r.value) for r in inst.exclusions] == [("q06", "gt", 2.0),
+                                                                  ("q22", "lt", 3.0)]
+    codes = list(range(6))
+    spec = []
+    for math_code in codes:
+        spec.append(({"persona": f"math{math_code}"}, "q06", one_hot(math_code, codes)))
+    for good_code in codes:
+        spec.append(({"persona": f"good{good_code}"}, "q22", one_hot(good_code, codes)))
+    flags = exclusion_flags(make_dists(spec, "mfq30"), inst)
+    flagged = flags[flags["flagged"]].set_index("persona")["item_id"].to_dict()
+    assert flagged == {"math3": "q06", "math4": "q06", "math5": "q06",
+                       "good0": "q22", "good1": "q22", "good2": "q22"}
+
+
+@pytest.mark.parametrize("item, code, flagged", [("q06", 2, False), ("q06", 3, True),
+                                                 ("q22", 2, True), ("q22", 3, False)])
+def test_real_mfq30_catch_rule_boundaries(item, code, flagged):
+    inst = _shipped("mfq30")
+    d = make_dists([({}, item, one_hot(code, list(range(6))))], "mfq30")
+    row = exclusion_flags(d, inst).set_index("item_id").loc[item]
+    assert row["value"] == code
+    assert bool(row["flagged"]) is flagged
+
+
+def test_real_wvs7_index_codes_mean_what_the_indices_assume():
     inst = _shipped("wvs7")
-    d = _uniform_dists(inst, lambda it, codes: codes[0])
-    got = score_wvs7(d).set_index("score_id")["score"]
-    # everything "mentioned" (code 1): autonomy = 1 + 1 - 1 - 1; aims code 1 is materialist
-    assert got["autonomy"] == pytest.approx(0.0)
-    assert got["postmaterialism"] == pytest.approx(1.0)
+    mention = inst.scale_of("Q8")
+    assert mention.type == "nominal" and mention.codes == [1, 2]
+    assert mention.labels["en"][0].startswith("Important")
+    assert mention.labels["en"][1].startswith("Not mentioned")
+    assert [inst.item(q).text["en"] for q in ("Q8", "Q14", "Q15", "Q17")] == [
+        "Independence", "Determination, perseverance", "Religious faith", "Obedience"]
+    aims = inst.scale_of("Q154")
+    assert aims.type == "nominal" and aims.codes == [1, 2, 3, 4]
+    assert aims.labels["en"] == [
+        "Maintaining order in the nation",  # materialist
+        "Giving people more say in important government decisions",  # post-materialist
+        "Fighting rising prices",  # materialist
+        "Protecting freedom of speech",  # post-materialist
+    ]
+    assert inst.scale_of("Q155") == aims
+
+
+AUTONOMY_CASES = {  # (Q8, Q14, Q15, Q17) with 1 = mentioned, 2 = not mentioned -> index
+    "plus2": ((1, 1, 2, 2), 2), "minus2": ((2, 2, 1, 1), -2), "plus1": ((1, 2, 2, 2), 1),
+    "plus1b": ((2, 1, 2, 2), 1), "minus1": ((2, 2, 2, 1), -1), "minus1b": ((2, 2, 1, 2), -1),
+    "zero_mixed": ((1, 2, 1, 2), 0), "zero_all": ((1, 1, 1, 1), 0),
+    "zero_none": ((2, 2, 2, 2), 0),
+}
+POSTMAT_CASES = {  # (Q154, Q155) first and second aim -> index
+    "pm_2_4": ((2, 4), 3), "pm_4_2": ((4, 2), 3), "pm_1_4": ((1, 4), 2), "pm_2_3": ((2, 3), 2),
+    "pm_1_3": ((1, 3), 1), "pm_3_1": ((3, 1), 1),
+}
+
+
+def test_real_wvs7_indices_on_definite_answers():
+    _shipped("wvs7")
+    spec = []
+    for case, (answers, _) in AUTONOMY_CASES.items():
+        for item, code in zip(("Q8", "Q14", "Q15", "Q17"), answers, strict=True):
+            spec.append(({"persona": case}, item, one_hot(code, [1, 2])))
+    for case, (answers, _) in POSTMAT_CASES.items():
+        for item, code in zip(("Q154", "Q155"), answers, strict=True):
+            spec.append(({"persona": case}, item, one_hot(code, [1, 2, 3, 4])))
+    got = score_wvs7(make_dists(spec, "wvs7"), by=["persona"])
+    autonomy = got.query("score_id == 'autonomy'").dropna(subset=["score"])
+    assert autonomy.set_index("persona")["score"].to_dict() == {
+        case: float(v) for case, (_, v) in AUTONOMY_CASES.items()}
+    postmat = got.query("score_id == 'postmaterialism'").dropna(subset=["score"])
+    assert postmat.set_index("persona")["score"].to_dict() == {
+        case: float(v) for case, (_, v) in POSTMAT_CASES.items()}
+
+
+def test_real_wvs7_indices_are_linear_in_answer_shares():
+    inst = _shipped("wvs7")
+    p_mention = {"Q8": 0.9, "Q14": 0.35, "Q15": 0.2, "Q17": 0.65}
+    aims = {"Q154": {1: 0.1, 2: 0.2, 3: 0.3, 4: 0.4}, "Q155": {1: 0.45, 2: 0.05, 3: 0.15, 4: 0.35}}
+    spec = [({}, q, {1: p, 2: 1 - p}) for q, p in p_mention.items()]
+    spec += [({}, q, probs) for q, probs in aims.items()]
+    got = score_wvs7(make_dists(spec, inst.id)).set_index("score_id")["score"]
+    assert got["autonomy"] == pytest.approx(0.9 + 0.35 - 0.2 - 0.65)
+    assert got["postmaterialism"] == pytest.approx(1 + (0.2 + 0.4) + (0.05 + 0.35))

@@ -9,6 +9,7 @@ file; see ``data/instruments/README.md`` for the format.
 from __future__ import annotations
 
 import difflib
+import operator
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -75,6 +76,18 @@ class Scale(_Strict):
         return (min(self.codes) + max(self.codes)) / 2
 
 
+class FollowUp(_Strict):
+    """The item is asked right after ``item``, with that item's answer in the conversation.
+
+    With ``exclude_answer`` (e.g. WVS Q155, "the next most important aim") the earlier answer
+    is not offered again. The workbench asks the follow-up once per possible earlier answer and
+    combines them (see :mod:`workbench.followups`).
+    """
+
+    item: str
+    exclude_answer: bool = True
+
+
 class Item(_Strict):
     """One survey question."""
 
@@ -86,6 +99,7 @@ class Item(_Strict):
     reverse: bool = False
     role: Literal["scored", "catch", "index_input", "unscored"] = "scored"
     paraphrases: dict[str, list[str]] = Field(default_factory=dict)
+    follows: FollowUp | None = None
     notes: str | None = None
 
 
@@ -129,6 +143,10 @@ class Score(_Strict):
     @property
     def item_ids(self) -> list[str]:
         return list(self.items) if self.method == "mean" else [t.item for t in self.terms]
+
+
+#: Comparison of an exclusion rule (the answer is on the left, the threshold on the right).
+_RULE_OPS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
 
 
 class Exclusion(_Strict):
@@ -182,6 +200,8 @@ class Instrument(_Strict):
                     )
             if it.reverse and self.scales[it.scale].type != "ordinal":
                 raise ValueError(f"item '{it.id}' is reverse-keyed but its scale is nominal")
+            if it.follows is not None:
+                _check_follow_up(it, ids, self)
         for lang in self.languages:
             for it in self.items:
                 if lang not in it.text:
@@ -198,6 +218,19 @@ class Instrument(_Strict):
                     raise ValueError(
                         f"score '{s.id}' refers to unknown item '{item_id}'"
                         + _suggest(item_id, known)
+                    )
+                item = self.item(item_id)
+                if item.role == "catch":
+                    raise ValueError(
+                        f"score '{s.id}' uses catch item '{item_id}': catch items only screen "
+                        f"respondents (see 'exclusions'); remove it from the score or change "
+                        f"its role"
+                    )
+                if s.method == "mean" and self.scales[item.scale].type != "ordinal":
+                    raise ValueError(
+                        f"score '{s.id}' (method 'mean') includes item '{item_id}', whose scale "
+                        f"'{item.scale}' is nominal: category codes have no meaningful mean; "
+                        f"use method 'linear' with 'codes' terms for it"
                     )
             for term in s.terms:
                 if term.codes is None:
@@ -218,6 +251,23 @@ class Instrument(_Strict):
             if ex.item not in known:
                 raise ValueError(
                     f"exclusion rule refers to unknown item '{ex.item}'" + _suggest(ex.item, known)
+                )
+            scale = self.scales[self.item(ex.item).scale]
+            if scale.type != "ordinal":
+                raise ValueError(
+                    f"exclusion rule on item '{ex.item}': its scale '{self.item(ex.item).scale}' "
+                    f"is nominal, but rules compare the expected code; use an ordinal item"
+                )
+            lo, hi = min(scale.codes), max(scale.codes)
+            flagged = [c for c in scale.codes if _RULE_OPS[ex.op](c, ex.value)]
+            if len(flagged) in (0, len(scale.codes)):
+                what = "no answer" if not flagged else "every answer"
+                why = (f"flags {what} on its scale's codes {lo}..{hi}" if lo <= ex.value <= hi
+                       else f"has a threshold outside its scale's codes {lo}..{hi}, so it "
+                            f"flags {what}")
+                raise ValueError(
+                    f"exclusion rule on item '{ex.item}' ({ex.op} {ex.value:g}) {why}: use a "
+                    f"threshold within {lo}..{hi} that separates passing from failing codes"
                 )
         return self
 
@@ -251,6 +301,33 @@ class Instrument(_Strict):
     def n_paraphrases(self, language: str = "en") -> int:
         """Smallest number of paraphrases any item has in ``language`` (0 when some have none)."""
         return min(len(it.paraphrases.get(language, [])) for it in self.items)
+
+
+def _check_follow_up(item: Item, ids: list[str], instrument: Instrument) -> None:
+    """A follow-up names an earlier, plain item; excluding its answer needs the same codes."""
+    assert item.follows is not None
+    first = item.follows.item
+    if first not in ids:
+        raise ValueError(f"item '{item.id}' follows unknown item '{first}'"
+                         + _suggest(first, set(ids)))
+    if ids.index(first) >= ids.index(item.id):
+        raise ValueError(f"item '{item.id}' follows '{first}', which must come before it: "
+                         "move it up in the items list")
+    earlier = next(it for it in instrument.items if it.id == first)
+    if earlier.follows is not None:
+        raise ValueError(f"item '{item.id}' follows '{first}', which is itself a follow-up: "
+                         "chains are not supported; follow the first question instead")
+    codes = instrument.scales[earlier.scale].codes
+    mine = instrument.scales[item.scale].codes
+    if item.follows.exclude_answer and sorted(codes) != sorted(mine):
+        raise ValueError(
+            f"item '{item.id}' excludes the answer to '{first}' but their scales differ "
+            f"({earlier.scale} vs {item.scale}): give both the same scale or set "
+            "exclude_answer: false"
+        )
+    if item.follows.exclude_answer and len(mine) < 3:
+        raise ValueError(f"item '{item.id}' excludes the earlier answer from a {len(mine)}-"
+                         "option scale, which leaves one option: nothing to ask")
 
 
 def _suggest(name: str, choices: set[str] | list[str]) -> str:
