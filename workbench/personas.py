@@ -3,13 +3,17 @@
 Templates and attribute lists live in ``data/personas/personas.yaml``; this module expands
 persona specs (``none``, ``country:DEU``, ``country:*``, ``political:liberal``,
 ``demo:a18_29|woman|bachelor|liberal``, ``random:50``) into concrete personas with text per
-language. Random personas are sampled with a seed, so a design is reproducible.
+language. Random personas are distinct attribute combinations sampled without replacement
+with a seed, so a design is reproducible; combinations listed under ``exclude`` in the YAML
+(e.g. aged 18-29 and retired) are never sampled.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import random
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -40,6 +44,14 @@ class Persona:
 
 
 NO_PERSONA = Persona("none", "none")
+#: Attributes a random persona combines (the placeholders of the ``random`` template).
+RANDOM_ATTRIBUTES = ("age", "gender", "occupation", "place", "trait")
+#: Reference files whose countries ``country:*`` covers: (file, rows kept).
+_REFERENCE_COUNTRY_FILES = (
+    ("hofstede_6d.csv", lambda row: row["kind"] == "country"),  # not regions
+    ("wvs7_map.csv", lambda row: True),
+    ("wvs7_item_distributions.csv", lambda row: True),
+)
 
 
 @lru_cache(maxsize=1)
@@ -48,27 +60,33 @@ def _persona_data() -> dict:
 
 
 @lru_cache(maxsize=1)
-def country_names() -> dict[str, str]:
-    """ISO3 code -> English country name, from ``data/reference/countries.csv``."""
+def _country_rows() -> dict[str, dict[str, str]]:
     path = data_dir() / "reference" / "countries.csv"
     with path.open(encoding="utf-8") as fh:
-        return {row["iso3"]: row["name"] for row in csv.DictReader(fh)}
+        return {row["iso3"]: row for row in csv.DictReader(fh)}
+
+
+def country_names(language: str = "en") -> dict[str, str]:
+    """ISO3 code -> country name in ``language``, from ``data/reference/countries.csv``.
+
+    English names are in the ``name`` column, others in ``name_<language>`` (e.g. ``name_es``);
+    countries without a name in that language are left out.
+    """
+    column = "name" if language == "en" else f"name_{language}"
+    return {iso3: row[column] for iso3, row in _country_rows().items() if row.get(column)}
 
 
 @lru_cache(maxsize=1)
 def reference_countries() -> list[str]:
-    """ISO3 codes of countries with human reference data (Hofstede scores or a WVS map point)."""
+    """ISO3 codes of countries with human reference data: Hofstede scores, a WVS map point or
+    WVS-7 item distributions (joined by ISO3 with ``countries.csv``)."""
     codes: set[str] = set()
     ref = data_dir() / "reference"
-    hof = ref / "hofstede_6d.csv"
-    if hof.is_file():
-        with hof.open(encoding="utf-8") as fh:
-            codes |= {r["iso3"] for r in csv.DictReader(fh)
-                      if r["kind"] == "country" and r["iso3"]}
-    wvs = ref / "wvs7_map.csv"
-    if wvs.is_file():
-        with wvs.open(encoding="utf-8") as fh:
-            codes |= {r["iso3"] for r in csv.DictReader(fh) if r["iso3"]}
+    for name, keep in _REFERENCE_COUNTRY_FILES:
+        path = ref / name
+        if path.is_file():
+            with path.open(encoding="utf-8") as fh:
+                codes |= {r["iso3"] for r in csv.DictReader(fh) if r["iso3"] and keep(r)}
     names = country_names()
     return sorted(c for c in codes if c in names)
 
@@ -78,8 +96,17 @@ def _render(kind: str, values: dict[str, dict[str, str]]) -> dict[str, str]:
     texts = {}
     for lang, template in templates.items():
         if all(lang in v for v in values.values()):
-            texts[lang] = template.format(**{k: v[lang] for k, v in values.items()})
+            text = template.format(**{k: v[lang] for k, v in values.items()})
+            texts[lang] = _contract_articles(lang, text)
     return texts
+
+
+def _contract_articles(language: str, text: str) -> str:
+    """Spanish contractions: "de el Reino Unido" -> "del Reino Unido" ("de El Salvador" stays,
+    a capitalised article being part of the name)."""
+    if language != "es":
+        return text
+    return re.sub(r"\b(de|a) el\b", lambda m: m.group(1) + "l", text)
 
 
 def country_persona(iso3: str) -> Persona:
@@ -93,15 +120,27 @@ def country_persona(iso3: str) -> Persona:
             "data/reference/countries.csv"
             + (f" (did you mean {', '.join(close)}?)" if close else "")
         )
-    name = names[iso3]
-    # Country names are English proper names; other languages reuse them unless a file adds more.
-    langs = _persona_data()["templates"]["country"]
+    # Each language uses its own column of countries.csv; a language without a name for this
+    # country gets no text (Persona.text then says so) rather than the English name.
     return Persona(
         f"country:{iso3}",
         "country",
-        _render("country", {"country": {lang: name for lang in langs}}),
+        _render("country", {"country": _localized_country_names(iso3)}),
         {"country": iso3},
     )
+
+
+def _localized_country_names(iso3: str) -> dict[str, str]:
+    """Language -> the country's name as used in a sentence, with any article it needs."""
+    data = _persona_data()
+    articles = data.get("country_articles") or {}
+    out = {}
+    for lang in data["templates"]["country"]:
+        name = country_names(lang).get(iso3)
+        if name:
+            article = (articles.get(lang) or {}).get(iso3)
+            out[lang] = f"{article} {name}" if article else name
+    return out
 
 
 def _attr(name: str, key: str) -> dict[str, str]:
@@ -113,14 +152,50 @@ def _attr(name: str, key: str) -> dict[str, str]:
     return table[key]
 
 
-def random_personas(n: int, seed: int) -> list[Persona]:
-    """N role-play personas sampled from the attribute lists (reproducible for a seed)."""
+def _exclusion_rules() -> list[dict[str, str]]:
+    """The ``exclude`` entries of personas.yaml, checked against the attribute lists."""
     attrs = _persona_data()["attributes"]
-    rng = random.Random(f"random-personas:{seed}")
+    rules = _persona_data().get("exclude") or []
+    for rule in rules:
+        if not isinstance(rule, dict) or len(rule) < 2:
+            raise WorkbenchError(
+                f"exclude entry {rule!r} in data/personas/personas.yaml must map at least two "
+                "attributes to value ids, e.g. {age: a18_29, occupation: retired}")
+        for name, value in rule.items():
+            if name not in attrs or value not in attrs[name]:
+                raise WorkbenchError(
+                    f"exclude entry {rule!r} in data/personas/personas.yaml names unknown "
+                    f"{name} '{value}'")
+    return rules
+
+
+def _is_excluded(chosen: dict[str, str], rules: list[dict[str, str]]) -> bool:
+    return any(all(chosen.get(name) == value for name, value in rule.items()) for rule in rules)
+
+
+def random_combinations() -> list[dict[str, str]]:
+    """Every allowed random-persona attribute combination (exclusions removed), in a fixed
+    order."""
+    attrs = _persona_data()["attributes"]
+    rules = _exclusion_rules()
+    combos = (dict(zip(RANDOM_ATTRIBUTES, values, strict=True)) for values in
+              itertools.product(*(sorted(attrs[name]) for name in RANDOM_ATTRIBUTES)))
+    return [c for c in combos if not _is_excluded(c, rules)]
+
+
+def random_personas(n: int, seed: int) -> list[Persona]:
+    """N distinct role-play personas, sampled without replacement from the allowed attribute
+    combinations. The same seed gives the same list, and a smaller N its first personas."""
+    combos = random_combinations()
+    if n < 1 or n > len(combos):
+        raise WorkbenchError(
+            f"random:{n} asks for {n} personas, but the attribute lists in "
+            f"data/personas/personas.yaml give {len(combos)} distinct combinations (after "
+            f"exclusions): use random:1 to random:{len(combos)}, or add attribute values")
+    random.Random(f"random-personas:{seed}").shuffle(combos)
+    attrs = _persona_data()["attributes"]
     personas = []
-    for i in range(n):
-        chosen = {name: rng.choice(sorted(attrs[name])) for name in
-                  ("age", "gender", "occupation", "place", "trait")}
+    for i, chosen in enumerate(combos[:n]):
         values = {name: attrs[name][key] for name, key in chosen.items()}
         personas.append(Persona(f"random:{seed}:{i:04d}", "random", _render("random", values),
                                 chosen))
