@@ -103,3 +103,53 @@ def test_item_total_correlations_find_bad_item(likert):
     assert itc.loc["i4", "r_item_rest"] < 0.4
     assert (itc.drop(index="i4")["r_item_rest"] > 0.6).all()
     assert itc.loc["i4", "alpha_if_deleted"] > itc.loc["i1", "alpha_if_deleted"]
+
+
+def _exact_cov_data(cov: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """Data whose sample covariance matrix equals ``cov`` exactly."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, cov.shape[0]))
+    x -= x.mean(axis=0)
+    x = x @ np.linalg.inv(np.linalg.cholesky(np.cov(x, rowvar=False))).T
+    return 3 + x @ np.linalg.cholesky(cov).T
+
+
+def test_omega_is_the_reliability_of_the_raw_sum_score():
+    # congeneric items on different spreads: raw loadings l and unique variances u
+    lam = np.array([2.0, 1.5, 1.0, 0.5, 1.2])
+    psi = np.array([1.0, 0.5, 2.0, 1.0, 0.8])
+    cov = np.outer(lam, lam) + np.diag(psi)
+    x = _exact_cov_data(cov, 400, seed=1)
+    # reliability of the unit-weighted sum: var(true part) / var(sum)
+    # = (sum l)^2 / ((sum l)^2 + sum u) = 6.2^2 / (6.2^2 + 5.3) = 38.44 / 43.74
+    truth = lam.sum() ** 2 / (lam.sum() ** 2 + psi.sum())
+    assert truth == pytest.approx(38.44 / 43.74)
+    assert mcdonald_omega(x) == pytest.approx(truth, abs=1e-5)
+    # the omega of the standardised items (the old definition) is a different number
+    sd = np.sqrt(np.diag(cov))
+    std_l, std_u = lam / sd, psi / sd**2
+    standardised = std_l.sum() ** 2 / (std_l.sum() ** 2 + std_u.sum())
+    assert abs(standardised - truth) > 0.02
+    # alpha on the same raw covariances is below it (a lower bound)
+    assert cronbach_alpha(x) < mcdonald_omega(x)
+
+
+def test_omega_equals_alpha_for_tau_equivalent_items():
+    # equal raw loadings, unequal unique variances: alpha is the sum's reliability
+    lam = np.full(4, 1.5)
+    psi = np.array([0.5, 1.0, 2.0, 4.0])
+    cov = np.outer(lam, lam) + np.diag(psi)
+    x = _exact_cov_data(cov, 300, seed=2)
+    truth = 6.0**2 / (6.0**2 + 7.5)
+    assert cronbach_alpha(x) == pytest.approx(truth, abs=1e-9)
+    assert mcdonald_omega(x) == pytest.approx(truth, abs=1e-5)
+
+
+def test_omega_recovers_reliability_in_a_simulated_sample():
+    rng = np.random.default_rng(3)
+    lam = np.array([0.4, 0.8, 1.2, 1.6, 2.0])
+    psi = np.array([0.3, 0.6, 0.9, 1.2, 1.5])
+    n = 4000
+    x = rng.normal(size=(n, 1)) * lam + rng.normal(size=(n, 5)) * np.sqrt(psi)
+    truth = lam.sum() ** 2 / (lam.sum() ** 2 + psi.sum())
+    assert mcdonald_omega(x) == pytest.approx(truth, abs=0.01)

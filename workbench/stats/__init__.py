@@ -19,8 +19,10 @@ from workbench.stats.consistency import (
     position_bias,
 )
 from workbench.stats.distance import (
+    anchor_vsm_constants,
     hofstede_distance,
     inglehart_welzel_position,
+    map_indicators,
     mfq_zscores,
     model_item_distributions,
     nearest_countries,
@@ -37,6 +39,7 @@ from workbench.stats.reliability import (
 
 __all__ = [
     "acquiescence",
+    "anchor_vsm_constants",
     "bootstrap_scores",
     "consistency_across",
     "consistency_summary",
@@ -45,6 +48,7 @@ __all__ = [
     "hofstede_distance",
     "inglehart_welzel_position",
     "item_total_correlations",
+    "map_indicators",
     "mcdonald_omega",
     "mfq_zscores",
     "mixed_model",

@@ -1,12 +1,14 @@
 """Tests for differences between models and prompt conditions, each with an effect size.
 
 * :func:`ordinal_regression`: proportional-odds (or probit) regression of answer codes on
-  factors with statsmodels ``OrderedModel``; effect size = odds ratio.
+  factors with statsmodels ``OrderedModel``, item fixed effects and optional cluster-robust
+  SEs; effect size = odds ratio.
 * :func:`mixed_model`: linear mixed model of expected values with a random intercept per
   item (statsmodels ``MixedLM``); effect size = coefficient / total SD.
 * :func:`permutation_test_scores`: difference in an instrument score between two levels of
-  a factor (e.g. two models), permuting respondent units (``scipy.stats.permutation_test``);
-  effect size = difference / pooled SD of unit-level scores.
+  a factor (e.g. two models): a paired sign-flip test when the same respondent units were
+  asked at both levels, else an independent permutation test of units
+  (``scipy.stats.permutation_test``); effect size = difference / pooled SD of unit scores.
 * :func:`correct_pvalues`: Holm / Benjamini-Hochberg correction with statsmodels
   ``multipletests``.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from math import comb
 
 import numpy as np
 import pandas as pd
@@ -93,6 +96,8 @@ def ordinal_regression(
     reference: Mapping[str, object] | None = None,
     distr: str = "logit",
     alpha: float = 0.05,
+    item_effects: bool | None = None,
+    cluster: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Proportional-odds regression of answer codes on factors (statsmodels ``OrderedModel``).
 
@@ -101,14 +106,27 @@ def ordinal_regression(
     ``value`` is ``"argmax"`` (``argmax_code``) or ``"sampled"`` (``answer_code``; only
     ``status == "ok"``). Categorical terms are treatment-coded against ``reference[term]``
     (default: first level in sorted order); numeric columns enter linearly. Positive
-    ``coef`` = higher codes (P(code <= j) = F(cut_j - x'b)). Pooling items assumes they share
-    a scale; add ``"item_id"`` to ``formula_terms`` to absorb item differences.
+    ``coef`` = higher codes (P(code <= j) = F(cut_j - x'b)).
+
+    Rows are not independent replicates: items differ in level, and the same persona or
+    prompt variant answers many items. Therefore:
+
+    * ``item_effects`` (default: on when the answers span several items): ``item_id`` enters
+      as a fixed effect (treatment-coded), so factor effects are within-item shifts and
+      item differences are not pooled into the thresholds. Its coefficients are not
+      returned (``n_items`` says how many items were absorbed).
+    * ``cluster``: column(s) whose combinations are clusters for cluster-robust (sandwich)
+      standard errors, e.g. ``"persona"`` or ``["persona", "paraphrase"]``, so answers of one
+      respondent unit count as correlated (statsmodels ``cov_type="cluster"``, with its
+      small-sample correction; use at least ~20 clusters). Default: model-based SEs
+      (``se_type`` says which).
 
     Returns ``[term, coef, se, z, p_value, ci_low, ci_high, odds_ratio, or_ci_low,
-    or_ci_high, n_obs]`` (odds ratios NaN for ``distr="probit"``).
+    or_ci_high, n_obs, n_items, item_effects, se_type, n_clusters]`` (odds ratios NaN for
+    ``distr="probit"``).
 
-    >>> ordinal_regression(answers, ["model", "order"], reference={"order": "original"})
-    ... # doctest: +SKIP
+    >>> ordinal_regression(answers, ["model", "order"], reference={"order": "original"},
+    ...                    cluster="persona")  # doctest: +SKIP
     """
     if value not in ("argmax", "sampled"):
         raise WorkbenchError(
@@ -118,19 +136,34 @@ def ordinal_regression(
     if distr not in ("logit", "probit"):
         raise WorkbenchError(f"distr must be 'logit' or 'probit', not '{distr}'")
     terms = list(as_tuple(formula_terms))
+    clusters = list(as_tuple(cluster))
     frame = answer_values(answers, value)
-    _check_by(frame, terms, "answers frame")
-    frame = frame.dropna(subset=terms)
+    _check_by(frame, [*terms, *clusters], "answers frame")
+    frame = frame.dropna(subset=[*terms, *clusters])
     codes = np.sort(frame["value"].unique())
     if len(codes) < 2:
         raise WorkbenchError("all answers have the same code: nothing to model")
+    n_items = int(frame["item_id"].nunique())
+    if item_effects is None:
+        item_effects = n_items > 1 and "item_id" not in terms
+    fit_terms = [*terms, "item_id"] if item_effects and "item_id" not in terms else terms
     y = pd.Series(pd.Categorical(frame["value"], categories=codes, ordered=True),
                   index=frame.index)
-    x = _design(frame, terms, dict(reference or {}))
+    x = _design(frame, fit_terms, dict(reference or {}))
+    names = [c for c in x.columns if c in _design(frame, terms, dict(reference or {})).columns]
+    fit_kw: dict[str, object] = {}
+    n_clusters = np.nan
+    if clusters:
+        groups = frame.groupby(clusters, sort=False, dropna=False).ngroup().to_numpy()
+        n_clusters = int(groups.max()) + 1
+        if n_clusters < 2:
+            raise WorkbenchError(f"cluster {clusters} has a single level: nothing to cluster")
+        fit_kw = {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        res = OrderedModel(y, x, distr=distr).fit(method="bfgs", disp=False, maxiter=2000)
-    out = _tidy(res.params, res.bse, res.pvalues, res.conf_int(alpha), x.columns)
+        res = OrderedModel(y, x, distr=distr).fit(method="bfgs", disp=False, maxiter=2000,
+                                                  **fit_kw)
+    out = _tidy(res.params, res.bse, res.pvalues, res.conf_int(alpha), names)
     if distr == "logit":
         out["odds_ratio"] = np.exp(out["coef"])
         out["or_ci_low"] = np.exp(out["ci_low"])
@@ -138,6 +171,10 @@ def ordinal_regression(
     else:
         out["odds_ratio"] = out["or_ci_low"] = out["or_ci_high"] = np.nan
     out["n_obs"] = int(res.nobs)
+    out["n_items"] = n_items
+    out["item_effects"] = bool(item_effects)
+    out["se_type"] = f"cluster-robust by {'×'.join(clusters)}" if clusters else "model-based"
+    out["n_clusters"] = n_clusters
     return out
 
 
@@ -199,19 +236,34 @@ def permutation_test_scores(
     seed: int = 0,
     value: str = "expected",
     constants: Mapping[str, float] | None = None,
+    paired: bool | None = None,
 ) -> pd.DataFrame:
     """Permutation test of the difference in each score between ``a`` and ``b`` of ``factor``.
 
     Why: tests "do models A and B differ on PDI / Care / ...?" without distributional
-    assumptions. Respondent units (``unit`` columns present, e.g. persona × variant ×
-    repeat) are reassigned between ``a`` and ``b`` (scipy ``permutation_test``, independent
-    samples, two-sided; exact when ``n_perm`` exceeds the number of distinct
-    reassignments). Scores are computed officially (item means over the group's units).
-    ``effect_size`` is the difference divided by the pooled SD of unit-level scores
-    (Cohen's d over units; NaN with one unit per side).
+    assumptions. Respondent units are the combinations of the ``unit`` columns present
+    other than ``factor`` and ``by`` (e.g. persona × order × paraphrase × repeat); scores
+    are computed officially (item means over the group's units), two-sided.
 
-    Returns ``[*by, score_id, factor, a, b, score_a, score_b, difference, p_value,
-    n_units_a, n_units_b, n_perm, effect_size, effect_size_kind]``.
+    * Matched units (every unit occurs at both ``a`` and ``b``, e.g. the same personas and
+      prompt variants asked of two models): a **paired sign-flip** test, swapping ``a`` and
+      ``b`` within each unit (scipy ``permutation_test``, ``permutation_type="samples"``),
+      so that what the units share (a persona's effect on both models) is not mistaken for
+      noise. ``paired=None`` (default) chooses it whenever units match; ``False`` forces
+      the independent test; ``True`` requires matched units.
+    * Otherwise an **independent** permutation test reassigns units between ``a`` and ``b``
+      (``permutation_type="independent"``).
+
+    ``test`` says which. Both are exact when ``n_perm`` exceeds the number of distinct
+    reassignments. With one unit per side there is no permutation distribution: ``p_value``
+    is NaN and ``note`` says so; ``note`` also warns when the smallest attainable p exceeds
+    0.05. With ``factor`` other than ``"model"`` and ``by=None``, tests are run per model
+    (``by=["model"]``) rather than pooling models. ``effect_size`` is the difference
+    divided by the pooled SD of unit-level scores (Cohen's d over units; NaN with one unit
+    per side), the same for both tests.
+
+    Returns ``[*by, score_id, factor, a, b, score_a, score_b, difference, p_value, test,
+    n_units_a, n_units_b, n_pairs, n_perm, effect_size, effect_size_kind, note]``.
 
     >>> permutation_test_scores(dists, "vsm2013", a="model-a", b="model-b", factor="model")
     ... # doctest: +SKIP
@@ -223,10 +275,12 @@ def permutation_test_scores(
     for lvl in (a, b):
         if not (data[factor] == lvl).any():
             raise WorkbenchError(f"level {lvl!r} of '{factor}' does not occur in the data")
+    if by is None:
+        by = ["model"] if factor != "model" and "model" in data.columns else []
     by = list(as_tuple(by))
     _check_by(data, by, "data")
-    cluster_cols = [factor] + [c for c in unit if c in data.columns and c != factor
-                               and c not in by]
+    match = [c for c in unit if c in data.columns and c != factor and c not in by]
+    cluster_cols = [factor, *match]
     values = per_request_values(data, inst, value)
     key = score_terms(inst, constants)
     rng = np.random.default_rng(seed)
@@ -238,38 +292,81 @@ def permutation_test_scores(
             const = float(terms["constant"].iloc[0])
             comps = list(zip(terms["item_id"], terms["quantity"], strict=True))
             s, n, labels = cluster_sums(sub, comps, cluster_cols)
-            is_a = (labels[factor] == a).to_numpy()
-            idx_a, idx_b = np.flatnonzero(is_a), np.flatnonzero(~is_a)
-            n_units = len(labels)
+            res = _test_one(s, n, labels, factor, match, a, b, method, w, const,
+                            paired=paired, n_perm=n_perm, rng=rng)
+            rows.append({**group, "score_id": score_id, "factor": factor, "a": a, "b": b,
+                         **res, "n_perm": n_perm})
+    cols = [*by, "score_id", "factor", "a", "b", "score_a", "score_b", "difference",
+            "p_value", "test", "n_units_a", "n_units_b", "n_pairs", "n_perm", "effect_size",
+            "effect_size_kind", "note"]
+    return pd.DataFrame(rows, columns=cols)
 
-            def score(idx: np.ndarray, s=s, n=n, n_units=n_units, method=method, w=w,
-                      const=const) -> np.ndarray:
-                cw = counts(idx, n_units)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    return score_from_means((cw @ s) / (cw @ n), method, w, const)
 
-            def statistic(x: np.ndarray, y: np.ndarray, axis: int = -1, score=score):
-                return score(x) - score(y)
+PAIRED = "paired sign-flip"
+INDEPENDENT = "independent permutation"
 
-            sa, sb = float(score(idx_a)), float(score(idx_b))
-            p = np.nan
-            if len(idx_a) and len(idx_b) and np.isfinite(sa - sb):
-                res = stats.permutation_test(
-                    (idx_a, idx_b), statistic, permutation_type="independent",
-                    vectorized=True, n_resamples=n_perm, rng=rng,
-                )
-                p = float(res.pvalue)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                unit_scores = score_from_means(s / n, method, w, const)
-            d = _cohens_d(unit_scores[is_a], unit_scores[~is_a], sa - sb)
-            rows.append({
-                **group, "score_id": score_id, "factor": factor, "a": a, "b": b,
-                "score_a": sa, "score_b": sb, "difference": sa - sb, "p_value": p,
-                "n_units_a": len(idx_a), "n_units_b": len(idx_b), "n_perm": n_perm,
-                "effect_size": d,
-                "effect_size_kind": "d = difference / pooled SD of unit scores",
-            })
-    return pd.DataFrame(rows)
+
+def _test_one(
+    s: np.ndarray, n: np.ndarray, labels: pd.DataFrame, factor: str, match: list[str],
+    a: object, b: object, method: str, w: np.ndarray, const: float, *,
+    paired: bool | None, n_perm: int, rng: np.random.Generator,
+) -> dict[str, object]:
+    n_units = len(labels)
+    is_a = (labels[factor] == a).to_numpy()
+    idx_a, idx_b = np.flatnonzero(is_a), np.flatnonzero(~is_a)
+
+    def score(idx: np.ndarray) -> np.ndarray:
+        cw = counts(idx, n_units)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return score_from_means((cw @ s) / (cw @ n), method, w, const)
+
+    def statistic(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+        return score(x) - score(y)
+
+    sa, sb = float(score(idx_a)), float(score(idx_b))
+    notes: list[str] = []
+    # unit keys (match columns) of each cluster, to pair a's units with b's
+    keys = (labels[match].astype(str).agg("\x1f".join, axis=1) if match
+            else pd.Series("", index=labels.index)).to_numpy()
+    ka, kb = keys[idx_a], keys[idx_b]
+    matched = (len(set(ka)) == len(ka) and len(set(kb)) == len(kb)
+               and set(ka) == set(kb))
+    if paired and not matched:
+        raise WorkbenchError(
+            f"paired=True needs the same units at '{a}' and '{b}' (columns {match}); they "
+            f"differ: use paired=None or False"
+        )
+    use_paired = matched if paired is None else bool(paired)
+    if not use_paired and (set(ka) & set(kb)) and paired is None:
+        notes.append(f"units only partly matched ({len(set(ka) & set(kb))} shared): "
+                     "independent test")
+    test = PAIRED if use_paired else INDEPENDENT
+    n_pairs = len(ka) if use_paired else 0
+    p = np.nan
+    if len(idx_a) < 2 or len(idx_b) < 2:
+        notes.append("one unit per side: no permutation distribution, p is NaN")
+    elif np.isfinite(sa - sb):
+        if use_paired:
+            order_b = pd.Series(idx_b, index=kb).reindex(ka).to_numpy()
+            samples, kind = (idx_a, order_b), "samples"
+            min_p = 2.0 / 2 ** len(idx_a)
+        else:
+            samples, kind = (idx_a, idx_b), "independent"
+            min_p = 2.0 / comb(len(idx_a) + len(idx_b), len(idx_a))
+        res = stats.permutation_test(samples, statistic, permutation_type=kind,
+                                     vectorized=True, n_resamples=n_perm, rng=rng)
+        p = float(res.pvalue)
+        if min_p > 0.05:
+            notes.append(f"smallest attainable p is {min(min_p, 1.0):.3g} with these units")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit_scores = score_from_means(s / n, method, w, const)
+    return {
+        "score_a": sa, "score_b": sb, "difference": sa - sb, "p_value": p, "test": test,
+        "n_units_a": len(idx_a), "n_units_b": len(idx_b), "n_pairs": n_pairs,
+        "effect_size": _cohens_d(unit_scores[is_a], unit_scores[~is_a], sa - sb),
+        "effect_size_kind": "d = difference / pooled SD of unit scores",
+        "note": "; ".join(notes),
+    }
 
 
 def _cohens_d(x: np.ndarray, y: np.ndarray, diff: float) -> float:

@@ -5,8 +5,8 @@
   scale midpoint.
 * :func:`consistency_summary`: per level, the same averaged over items plus the Spearman
   rank correlation of item means with the reference level (do the items keep their order?).
-* :func:`position_bias`: probability mass on the first and last *presented* option, averaged
-  over option orders and compared with 1/k (Dominguez-Olmedo, Hardt & Mendler-Dünner 2024,
+* :func:`position_bias`: probability mass on the first and last *presented* option, net of
+  the mass each answer gets in every order (Dominguez-Olmedo, Hardt & Mendler-Dünner 2024,
   "Questioning the survey responses of large language models", NeurIPS: models' answers are
   dominated by ordering and labelling biases).
 * :func:`acquiescence`: agreement with both regular and reverse-keyed items of a score.
@@ -71,7 +71,15 @@ def _paired(
     reference_level: object,
     instrument: InstrumentLike | None,
     value: str,
+    by: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, list[str]]:
+    """Cells (condition means over repeats) at each level, paired with the reference cell.
+
+    Repeats are exchangeable draws of one condition, so repeat r of one level has no
+    counterpart "repeat r" at another: values are averaged over ``repeat`` within each
+    cell first (unless ``repeat`` is the factor or a ``by`` column), then cells are paired
+    on every other factor.
+    """
     frame = answer_values(answers, value)
     _check_by(frame, [factor], "answers frame")
     frame = frame.assign(center=_centers(frame, instrument)).dropna(subset=["center"])
@@ -80,7 +88,8 @@ def _paired(
         raise WorkbenchError(
             f"reference level {reference_level!r} of '{factor}' does not occur; levels: {levels}"
         )
-    match = [c for c in FACTORS if c in frame.columns and c != factor]
+    match = [c for c in FACTORS if c in frame.columns and c != factor
+             and (c != "repeat" or c in by)]
     cell = frame.groupby([*match, factor], dropna=False).agg(
         value=("value", "mean"), center=("center", "first")
     ).reset_index()
@@ -106,12 +115,15 @@ def consistency_across(
     """Per item and level of ``factor``: shift from the reference level and midpoint flips.
 
     Why: a stable attitude should not move when options are reversed, the question is
-    paraphrased or translated. Each answer is paired with the reference-level answer that
-    matches it on every other factor (model, persona, language, repeat, ...);
-    ``mean_shift`` = mean(level - reference), ``mean_abs_shift`` = mean |level - reference|,
-    ``flip_share`` = share of pairs on opposite sides of the scale midpoint (an answer exactly
-    on the midpoint has no side and never flips). Nominal items are skipped. ``value``:
-    ``"expected"`` (default), ``"sampled"`` (``answer_code``) or ``"argmax"``.
+    paraphrased or translated. Answers are first averaged over repeats within each cell
+    (one condition: model, persona, language, ... at one level; sampled repeats are
+    exchangeable, so repeat r at one level is not the counterpart of repeat r at another),
+    then each cell is paired with the reference-level cell that matches it on every other
+    factor; ``n_pairs`` counts cell pairs. ``mean_shift`` = mean(level - reference),
+    ``mean_abs_shift`` = mean |level - reference|, ``flip_share`` = share of pairs on
+    opposite sides of the scale midpoint (a cell mean exactly on the midpoint has no side
+    and never flips). Nominal items are skipped. ``value``: ``"expected"`` (default),
+    ``"sampled"`` (``answer_code``) or ``"argmax"``.
 
     Returns ``[*by, item_id, factor, reference_level, level, n_pairs, mean_shift,
     mean_abs_shift, flip_share]``.
@@ -119,7 +131,7 @@ def consistency_across(
     >>> consistency_across(answers, factor="order", reference_level="original")
     ... # doctest: +SKIP
     """
-    pairs, _ = _paired(answers, factor, reference_level, instrument, value)
+    pairs, _ = _paired(answers, factor, reference_level, instrument, value, as_tuple(by))
     by = [c for c in _check_by(pairs, as_tuple(by), "answers frame") if c != factor]
     keys = [*by, "item_id", "level"]
     out = pairs.groupby(keys, dropna=False).agg(
@@ -153,7 +165,7 @@ def consistency_summary(
 
     >>> consistency_summary(answers, factor="paraphrase", reference_level=0)  # doctest: +SKIP
     """
-    pairs, _ = _paired(answers, factor, reference_level, instrument, value)
+    pairs, _ = _paired(answers, factor, reference_level, instrument, value, as_tuple(by))
     by = [c for c in _check_by(pairs, as_tuple(by), "answers frame") if c != factor]
     item_keys = ["instrument", "item_id"] if "instrument" in pairs.columns else ["item_id"]
     rows = []
@@ -178,63 +190,110 @@ def position_bias(
     by: Sequence[str] = DEFAULT_BY,
     per_item: bool = False,
 ) -> pd.DataFrame:
-    """Probability mass on the first and last presented option, against uniform 1/k.
+    """Probability mass on the first and last presented option: raw, and net of label content.
 
-    Why: Dominguez-Olmedo et al. (2024) show LLM survey answers are driven by where an
-    option appears. Mass is computed per request from ``position`` (0-based presented
-    position) and ``prob`` (renormalised), averaged over requests within each ``order``
-    level and then over order levels, so every permutation weighs equally. ``uniform`` is
-    the same average of 1/k (k = options shown); ``*_excess`` = mass - uniform.
+    Why: Dominguez-Olmedo, Hardt & Mendler-Dünner (2024, "Questioning the Survey Responses
+    of Large Language Models") show LLM survey answers are driven by where an option
+    appears. Raw position mass confounds position with content: with the original and the
+    reversed order, a model that puts 0.8 on one *answer* puts it first in one order and
+    last in the other, so its raw first-position mass is 0.425 against 1/k = 0.2.
+
+    * ``first_mass`` / ``last_mass`` (raw): mass (``prob`` renormalised per request) on
+      ``position`` 0 / the last position, averaged over requests within each ``order``
+      and then over order levels; ``uniform`` is the same average of 1/k and
+      ``first_excess`` / ``last_excess`` = raw mass - uniform. Reported for reference: they
+      mix position and label preference unless orders are balanced.
+    * ``first_excess_centred`` / ``last_excess_centred`` (the bias measure): every option's
+      mass minus the mean mass of the same canonical ``code`` over the option orders of its
+      cell (same model, instrument, item, persona, language, paraphrase, answer format,
+      instruction, mode; orders weigh equally, repeats are averaged), summed at the first /
+      last position and averaged like the raw mass. Only position-dependent mass survives
+      the centring (the counterbalancing logic of Dominguez-Olmedo et al.): a model whose
+      answer depends only on content gives 0; a model that puts ``p`` on the first option
+      and ``(1 - p) / (k - 1)`` on each other gives ``(p - (1 - p) / (k - 1)) / 2`` first and
+      minus that last with the original and reversed orders (0.3125 for p = 0.7, k = 5).
+      NaN with a ``note`` when fewer than 2 orders are available (cells with a single order
+      are left out of the centred measure).
+
+    ``n_orders`` counts the order levels in the group (1 when ``by`` includes ``order``).
 
     Returns ``[*by, (item_id,) n_requests, n_orders, first_mass, last_mass, uniform,
-    first_excess, last_excess]``.
+    first_excess, last_excess, first_excess_centred, last_excess_centred, note]``.
 
     >>> position_bias(dists, by=["model"], per_item=True)  # doctest: +SKIP
     """
-    _require(distributions, ["request_id", "position", "prob"], "distributions frame")
+    _require(distributions, ["request_id", "code", "position", "prob"], "distributions frame")
     by = _check_by(distributions, as_tuple(by), "distributions frame")
     keys = [*by, "item_id"] if per_item else list(by)
-    order_col = "order" if "order" in distributions.columns else None
-    d = distributions
+    d = distributions.reset_index(drop=True)
+    order_col = "order" if "order" in d.columns else None
     grp = d.groupby("request_id", sort=False)
-    total = grp["prob"].transform("sum")
-    last_pos = grp["position"].transform("max")
-    p = d["prob"] / total
+    p = d["prob"] / grp["prob"].transform("sum")
+    is_first = d["position"] == grp["position"].transform("min")
+    is_last = d["position"] == grp["position"].transform("max")
+    resid = _centred_mass(d, p, order_col, keys)
+    ok = resid.notna().groupby(d["request_id"], sort=False).transform("all")
+    resid = resid.fillna(0.0)
     req = pd.DataFrame({
         "request_id": d["request_id"],
-        "first": p.where(d["position"] == 0, 0.0),
-        "last": p.where(d["position"] == last_pos, 0.0),
+        "first": p.where(is_first, 0.0),
+        "last": p.where(is_last, 0.0),
+        "first_c": resid.where(is_first, 0.0),
+        "last_c": resid.where(is_last, 0.0),
         "k": 1.0,
     }).groupby("request_id", sort=False).sum()
-    meta_cols = [*keys, *([order_col] if order_col and order_col not in keys else [])]
-    meta = d.drop_duplicates("request_id").set_index("request_id")[meta_cols]
-    req = req.join(meta)
-    req["uniform"] = 1.0 / req["k"]
-    if order_col and order_col not in keys:
-        per_order = req.groupby([*keys, order_col], dropna=False).agg(
-            first=("first", "mean"), last=("last", "mean"), uniform=("uniform", "mean"),
-            n=("k", "size"),
-        ).reset_index()
-        grouped = per_order.groupby(keys, dropna=False) if keys else per_order.groupby(
-            lambda _: 0
-        )
-        out = grouped.agg(
-            n_requests=("n", "sum"), n_orders=(order_col, "nunique"),
-            first_mass=("first", "mean"), last_mass=("last", "mean"),
-            uniform=("uniform", "mean"),
-        )
-    else:
-        grouped = req.groupby(keys, dropna=False) if keys else req.groupby(lambda _: 0)
-        out = grouped.agg(
-            n_requests=("k", "size"), first_mass=("first", "mean"),
-            last_mass=("last", "mean"), uniform=("uniform", "mean"),
-        )
-        out.insert(1, "n_orders", 1)
-    out = out.reset_index(drop=not keys)
+    req["ok"] = ok.groupby(d["request_id"], sort=False).first()
+    req.loc[~req["ok"], ["first_c", "last_c"]] = np.nan
+    extra = [order_col] if order_col and order_col not in keys else []
+    meta = d.drop_duplicates("request_id").set_index("request_id")[[*keys, *extra]]
+    req = req.join(meta).assign(uniform=lambda f: 1.0 / f["k"], _all=0)
+    gkeys = keys or ["_all"]
+    per_order = req.groupby([*gkeys, *extra], dropna=False).agg(
+        first=("first", "mean"), last=("last", "mean"), uniform=("uniform", "mean"),
+        first_c=("first_c", "mean"), last_c=("last_c", "mean"), n=("k", "size"),
+    ).reset_index()
+    out = per_order.groupby(gkeys, dropna=False).agg(
+        n_requests=("n", "sum"),
+        n_orders=(extra[0], "nunique") if extra else ("n", lambda s: 1),
+        first_mass=("first", "mean"), last_mass=("last", "mean"),
+        uniform=("uniform", "mean"),
+        first_excess_centred=("first_c", "mean"), last_excess_centred=("last_c", "mean"),
+    ).reset_index()
     out["first_excess"] = out["first_mass"] - out["uniform"]
     out["last_excess"] = out["last_mass"] - out["uniform"]
+    n_ok = req.groupby(gkeys, dropna=False)["ok"].sum().rename("_ok").reset_index()
+    out = out.merge(n_ok, on=gkeys, how="left")
+    out["note"] = np.select(
+        [out["_ok"] == 0, out["_ok"] < out["n_requests"]],
+        ["one option order: position and label preference cannot be separated",
+         "centred over the requests whose cell was asked in >= 2 orders"],
+        "",
+    )
     return out[[*keys, "n_requests", "n_orders", "first_mass", "last_mass", "uniform",
-                "first_excess", "last_excess"]]
+                "first_excess", "last_excess", "first_excess_centred",
+                "last_excess_centred", "note"]]
+
+
+def _centred_mass(
+    d: pd.DataFrame, p: pd.Series, order_col: str | None, keys: Sequence[str]
+) -> pd.Series:
+    """Each option's mass minus the mean mass of its code over the orders of its cell.
+
+    A cell is one condition except for the option order (and repeat, averaged): every
+    factor column present, plus any grouping column. Orders weigh equally. NaN where the
+    cell was asked in fewer than 2 orders.
+    """
+    if order_col is None:
+        return pd.Series(np.nan, index=d.index)
+    cell = [c for c in FACTORS if c in d.columns and c not in (order_col, "repeat")]
+    cell += [c for c in keys if c not in cell and c not in (order_col, "repeat")]
+    frame = d[[*cell, order_col, "code"]].assign(_p=p)
+    n_rows = frame.groupby([*cell, order_col, "code"], dropna=False)["_p"].transform("size")
+    frame["_w"] = frame["_p"] / n_rows  # sums to the per-order mean of each code's mass
+    by_code = frame.groupby([*cell, "code"], dropna=False)
+    n_orders = by_code[order_col].transform("nunique")
+    centre = by_code["_w"].transform("sum") / n_orders
+    return (p - centre).where(n_orders >= 2)
 
 
 def acquiescence(

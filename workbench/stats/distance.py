@@ -1,20 +1,23 @@
 """Where a model's answers sit among countries.
 
 * :func:`hofstede_distance` / :func:`nearest_countries`: Euclidean and correlation distance
-  between a model's 6-D Hofstede profile and every country's published scores.
+  between a model's 6-D Hofstede profile and every country's published scores, ranked among
+  countries with complete data; :func:`anchor_vsm_constants` fits the VSM constants on
+  country personas so that the profile is on the countries' scale.
 * :func:`wvs_similarity`: distributional similarity to each country's WVS answers, as in
   GlobalOpinionQA (Durmus et al. 2023, "Towards measuring the representation of subjective
   global opinions in language models"): per item ``1 - JSdist(p_model, p_country)``, where
   ``JSdist`` is the Jensen-Shannon *distance* (square root of the JS divergence) from
   :func:`scipy.spatial.distance.jensenshannon`, then the mean over items.
-* :func:`inglehart_welzel_position`: places a model on the Inglehart-Welzel cultural map by
-  regressing countries' map coordinates on their item means (statsmodels OLS).
+* :func:`inglehart_welzel_position`: places a model on the Inglehart-Welzel cultural map, a
+  regression approximation: each axis's country coordinates regressed on that axis's own
+  indicators (statsmodels OLS), with leave-one-out R² and an extrapolation flag.
 * :func:`mfq_zscores`: model foundation scores as z-scores within published norm groups.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,8 +25,8 @@ import statsmodels.api as sm
 from scipy.spatial import distance as ssd
 
 from workbench.errors import WorkbenchError
-from workbench.scoring import _require
-from workbench.stats._common import _check_by, as_tuple, group_iter
+from workbench.scoring import _require, score_instrument
+from workbench.stats._common import _check_by, as_instrument, as_tuple, group_iter
 
 HOFSTEDE_DIMS: tuple[str, ...] = ("pdi", "idv", "mas", "uai", "lto", "ivr")
 MAP_AXES: tuple[str, ...] = ("traditional_secular", "survival_self_expression")
@@ -42,20 +45,35 @@ def hofstede_distance(
     dims: Sequence[str] = HOFSTEDE_DIMS,
     by: Sequence[str] | None = None,
     kinds: Sequence[str] | None = ("country",),
+    min_dims: int | None = None,
 ) -> pd.DataFrame:
     """Distance from a model's Hofstede profile to every country, nearest first.
 
     Why: "which country does the model resemble?" needs one number per country. ``profile``
     has ``score_id`` (PDI, IDV, ..., matched case-insensitively to ``dims``) and ``score``
     (e.g. from :func:`workbench.scoring.score_vsm2013`); ``reference`` is
-    ``hofstede_6d.csv``. Distances use the dimensions both have (``n_dims``; countries
-    often lack LTO/IVR): ``euclidean`` over them, ``rmsd`` = euclidean / sqrt(n_dims)
-    (comparable across different ``n_dims``) and ``correlation_distance`` = 1 - Pearson r
-    of the profiles (shape, ignoring level; NaN with fewer than 3 dims). ``kinds`` filters
+    ``hofstede_6d.csv``. Distances use the dimensions both have (``n_dims``, out of the
+    ``n_model_dims`` the profile has; 39 of the 101 countries lack some, often LTO/IVR):
+    ``euclidean`` over them, ``rmsd`` = euclidean / sqrt(n_dims) (per shared dimension, so
+    partial comparisons stay on one scale) and ``correlation_distance`` = 1 - Pearson r of
+    the two profiles over the shared dimensions (NaN with fewer than 3). ``kinds`` filters
     the reference's ``kind`` column (None = all rows, including regions).
 
-    Returns ``[*by, hofstede_code, country, iso3, kind, n_dims, euclidean, rmsd,
-    correlation_distance, rank_euclidean, rank_correlation]`` sorted by ``euclidean``.
+    A Euclidean distance over 2 dimensions is not comparable with one over 6 (fewer terms,
+    smaller sums), so the ranks (``rank_euclidean``, ``rank_rmsd``, ``rank_correlation``
+    = rank of ``correlation_distance``) are taken only among countries sharing at least
+    ``min_dims`` dimensions with the profile (default: all the profile's dimensions, i.e.
+    complete data) and are NaN for the others; rows are sorted by ``rank_euclidean``, then
+    ``rmsd``.
+
+    VSM indices are only on Hofstede's country scale with suitable constants ``C``. Each
+    dimension has its own constant, so with the manual's default C = 0 both distances are
+    affected: Euclidean by the offsets and the correlation distance too, because adding a
+    different constant to each dimension changes the profile's shape, not only its level.
+    See :func:`anchor_vsm_constants`.
+
+    Returns ``[*by, hofstede_code, country, iso3, kind, n_model_dims, n_dims, euclidean,
+    rmsd, correlation_distance, rank_euclidean, rank_rmsd, rank_correlation]``.
 
     >>> hofstede_distance(score_vsm2013(dists), pd.read_csv("data/reference/hofstede_6d.csv"))
     ... # doctest: +SKIP
@@ -71,13 +89,7 @@ def hofstede_distance(
     id_cols = [c for c in ("hofstede_code", "country", "iso3", "kind") if c in ref.columns]
     out = []
     for group, sub in group_iter(profile, by):
-        scores = sub.assign(dim=sub["score_id"].str.lower()).groupby("dim")["score"].mean()
-        model = scores.reindex(dims).to_numpy(dtype=float)
-        if np.isnan(model).all():
-            raise WorkbenchError(
-                f"the profile has none of the dimensions {dims} (score_id values: "
-                f"{sorted(sub['score_id'].unique())})"
-            )
+        model = _model_dims(sub, dims)
         both = ~np.isnan(ref_vals) & ~np.isnan(model)
         diff = np.where(both, ref_vals - model, 0.0)
         n_dims = both.sum(axis=1)
@@ -92,17 +104,36 @@ def hofstede_distance(
         frame = ref[id_cols].copy()
         for k, v in group.items():
             frame[k] = v
+        n_model = int((~np.isnan(model)).sum())
+        frame["n_model_dims"] = n_model
         frame["n_dims"] = n_dims
         frame["euclidean"] = eucl
         with np.errstate(invalid="ignore", divide="ignore"):
             frame["rmsd"] = eucl / np.sqrt(n_dims)
         frame["correlation_distance"] = corr
-        frame["rank_euclidean"] = frame["euclidean"].rank(method="min")
-        frame["rank_correlation"] = frame["correlation_distance"].rank(method="min")
-        out.append(frame.sort_values("euclidean", na_position="last"))
-    cols = [*by, *id_cols, "n_dims", "euclidean", "rmsd", "correlation_distance",
-            "rank_euclidean", "rank_correlation"]
+        comparable = frame["n_dims"] >= (n_model if min_dims is None else min_dims)
+        for metric, rank in RANKS.items():
+            frame[rank] = frame[metric].where(comparable).rank(method="min")
+        out.append(frame.sort_values(["rank_euclidean", "rmsd"], na_position="last"))
+    cols = [*by, *id_cols, "n_model_dims", "n_dims", "euclidean", "rmsd",
+            "correlation_distance", *RANKS.values()]
     return pd.concat(out, ignore_index=True)[cols]
+
+
+#: distance column -> the column ranking it
+RANKS = {"euclidean": "rank_euclidean", "rmsd": "rank_rmsd",
+         "correlation_distance": "rank_correlation"}
+
+
+def _model_dims(sub: pd.DataFrame, dims: Sequence[str]) -> np.ndarray:
+    scores = sub.assign(dim=sub["score_id"].str.lower()).groupby("dim")["score"].mean()
+    model = scores.reindex(list(dims)).to_numpy(dtype=float)
+    if np.isnan(model).all():
+        raise WorkbenchError(
+            f"the profile has none of the dimensions {list(dims)} (score_id values: "
+            f"{sorted(sub['score_id'].unique())})"
+        )
+    return model
 
 
 def nearest_countries(
@@ -110,28 +141,103 @@ def nearest_countries(
     reference: pd.DataFrame,
     k: int = 10,
     metric: str = "euclidean",
-    min_dims: int = 4,
+    min_dims: int | None = None,
     **kwargs: object,
 ) -> pd.DataFrame:
     """The ``k`` countries closest to the model's Hofstede profile.
 
     Why: the short answer to "whose culture does this model's profile look like".
-    ``metric`` is ``"euclidean"``, ``"rmsd"`` or ``"correlation_distance"``; countries with
-    fewer than ``min_dims`` shared dimensions are left out. Other arguments go to
-    :func:`hofstede_distance`.
+    By default only countries with every dimension the profile has are ranked
+    (``min_dims=None``), by Euclidean distance. ``metric`` is ``"euclidean"``, ``"rmsd"``
+    or ``"correlation_distance"``; with a smaller ``min_dims`` (partial comparisons) use
+    ``"rmsd"``, the distance per shared dimension, since Euclidean distances over fewer
+    dimensions are smaller by construction. ``ranked_by`` names the metric and
+    ``rank_<metric>`` (``rank_correlation`` for the correlation distance) is the rank
+    among the countries kept. Other arguments go to :func:`hofstede_distance`.
+
+    Returns :func:`hofstede_distance`'s columns + ``ranked_by``, ``k`` rows per group.
 
     >>> nearest_countries(profile, hofstede, k=5)  # doctest: +SKIP
     """
-    if metric not in ("euclidean", "rmsd", "correlation_distance"):
+    if metric not in RANKS:
         raise WorkbenchError(
             f"metric must be 'euclidean', 'rmsd' or 'correlation_distance', not '{metric}'"
         )
-    dist = hofstede_distance(profile, reference, **kwargs)
+    dist = hofstede_distance(profile, reference, min_dims=min_dims, **kwargs)
     by = _profile_groups(profile, kwargs.get("by"))  # type: ignore[arg-type]
-    dist = dist[dist["n_dims"] >= min_dims].sort_values([*by, metric], na_position="last")
+    dist = dist[dist[RANKS[metric]].notna()].sort_values(
+        [*by, RANKS[metric], "rmsd"], na_position="last")
+    dist = dist.assign(ranked_by=metric)
     if by:
         return dist.groupby(by, sort=False, dropna=False).head(k).reset_index(drop=True)
     return dist.head(k).reset_index(drop=True)
+
+
+def anchor_vsm_constants(
+    model_scores: pd.DataFrame,
+    reference: pd.DataFrame,
+    countries: Mapping[str, str] | Sequence[str],
+    by: Sequence[str] = ("model",),
+    persona_col: str = "persona",
+    dims: Sequence[str] = HOFSTEDE_DIMS,
+) -> pd.DataFrame:
+    """VSM 2013 constants that anchor a model's indices on its country personas.
+
+    Why: the VSM manual leaves the constants ``C`` free (default 0), so raw indices are not
+    on Hofstede's 0-100 country scale and distances to countries depend on them. This fits
+    one constant per dimension, ``C_d = mean over the given country personas of (published
+    country score - model index)``. Anchoring on country personas makes the no-persona
+    profile comparable to countries *relative to how the model represents those countries*:
+    it removes the model's average offset on each dimension when it answers as those
+    countries, not any error in how it represents them (their spread is ``residual_sd``,
+    the SD over countries of published - index - C_d).
+
+    ``model_scores`` is ``[*by, persona_col, score_id, score]`` from
+    :func:`workbench.scoring.score_vsm2013` computed with C = 0 (the default; with other
+    constants the result is the further shift to add). ``countries`` maps persona labels to
+    ISO3 codes, or is a list of ISO3 codes for personas named ``country:<ISO3>``; personas
+    whose country has no published score on a dimension are left out of that dimension
+    (where ``reference`` has several rows per ISO3, the ``kind == "country"`` row is used).
+
+    Returns ``[*by, score_id, constant_param, constant, n_countries, residual_sd]``; for one
+    model, ``dict(zip(out.constant_param, out.constant))`` is the ``constants`` argument of
+    :func:`workbench.scoring.score_vsm2013`.
+
+    >>> c = anchor_vsm_constants(score_vsm2013(d, by=["model", "persona"]), hofstede,
+    ...                          ["JPN", "USA", "DEU"])  # doctest: +SKIP
+    """
+    _require(model_scores, [persona_col, "score_id", "score"], "model scores")
+    _require(reference, ["iso3", *[d.lower() for d in dims]], "Hofstede reference frame")
+    by = _check_by(model_scores, as_tuple(by), "model scores")
+    if isinstance(countries, Mapping):
+        persona_iso = {str(k): str(v).upper() for k, v in countries.items()}
+    else:
+        persona_iso = {f"country:{c.upper()}": c.upper() for c in countries}
+        persona_iso.update({f"country:{c}": c.upper() for c in countries})
+    scores = model_scores.assign(
+        iso3=model_scores[persona_col].astype(str).map(persona_iso),
+        dim=model_scores["score_id"].str.lower(),
+    ).dropna(subset=["iso3"])
+    scores = scores[scores["dim"].isin([d.lower() for d in dims])]
+    if scores.empty:
+        raise WorkbenchError(
+            f"no scores for the anchor personas {sorted(persona_iso)[:5]} in column "
+            f"'{persona_col}': pass scores by persona and the persona -> ISO3 mapping"
+        )
+    ref = reference.dropna(subset=["iso3"])
+    if "kind" in ref.columns:  # a country's own row before sub-national groups (GEE -> DEU)
+        ref = ref.iloc[np.argsort(ref["kind"].ne("country").to_numpy(), kind="stable")]
+    ref = ref.groupby("iso3")[[d.lower() for d in dims]].first().reset_index().melt(
+        id_vars="iso3", var_name="dim", value_name="published").dropna(subset=["published"])
+    merged = scores.merge(ref, on=["iso3", "dim"], how="inner")
+    merged["offset"] = merged["published"] - merged["score"]
+    out = merged.groupby([*by, "score_id"], dropna=False, sort=False).agg(
+        constant=("offset", "mean"), n_countries=("iso3", "nunique"),
+        residual_sd=("offset", "std"),
+    ).reset_index()
+    params = {s.id.lower(): s.constant_param for s in as_instrument("vsm2013").scores}
+    out["constant_param"] = out["score_id"].str.lower().map(params)
+    return out[[*by, "score_id", "constant_param", "constant", "n_countries", "residual_sd"]]
 
 
 def model_item_distributions(
@@ -162,7 +268,7 @@ def wvs_similarity(
     by: Sequence[str] | None = None,
     base: float = 2.0,
     per_item: bool = False,
-    min_items: int = 1,
+    min_items: int | None = None,
 ) -> pd.DataFrame:
     """GlobalOpinionQA-style similarity of a model's answer distributions to each country's.
 
@@ -174,13 +280,17 @@ def wvs_similarity(
     ``similarity = 1 - jensenshannon(p, q, base)``, the JS *distance* (sqrt of divergence,
     not squared). ``base=2`` (default) bounds it in [0, 1]; GlobalOpinionQA's released code
     calls scipy with its default natural log (``base=np.e``, range [1 - sqrt(ln 2), 1]).
-    Countries are scored on the mean over the items both have (``n_items``); countries with
-    fewer than ``min_items`` such items are dropped (raise it so that a country surveyed on a
-    few items cannot top the ranking by chance).
+    Countries are scored on the mean over the items both have (``n_items``, out of the
+    ``n_model_items`` the model answered that occur in the country data). By default
+    (``min_items=None``) only countries with every one of those items are kept, so that all
+    are compared on the same items (in WVS-7, one country has 1 of the 14 items and one has
+    3; with a few items a country can top the ranking by chance); an integer keeps countries
+    with at least that many shared items (means over different item sets are then less
+    comparable).
 
-    Returns ``[*by, iso3, country, similarity, n_items]`` sorted by similarity (best first),
-    or with ``per_item=True`` one row per item: ``[*by, iso3, country, item_id,
-    similarity]``.
+    Returns ``[*by, iso3, country, similarity, n_items, n_model_items]`` sorted by
+    similarity (best first), or with ``per_item=True`` one row per item (no item filter):
+    ``[*by, iso3, country, item_id, similarity]``.
 
     >>> wvs_similarity(dists, pd.read_csv("data/reference/wvs7_item_distributions.csv"))
     ... # doctest: +SKIP
@@ -230,87 +340,204 @@ def wvs_similarity(
     agg = per.groupby([*by, "iso3", "country"], dropna=False).agg(
         similarity=("similarity", "mean"), n_items=("item_id", "nunique")
     ).reset_index()
-    agg = agg[agg["n_items"] >= min_items]
+    n_model = per.groupby(by, dropna=False)["item_id"].nunique() if by else pd.Series(
+        [per["item_id"].nunique()])
+    agg["n_model_items"] = (agg.merge(n_model.rename("_n").reset_index(), on=by, how="left")[
+        "_n"].to_numpy() if by else int(n_model.iloc[0]))
+    need = agg["n_model_items"] if min_items is None else min_items
+    agg = agg[agg["n_items"] >= need]
     return agg.sort_values([*by, "similarity"], ascending=[True] * len(by) + [False]).reset_index(
         drop=True
     )
 
 
+#: Indicators of each Inglehart-Welzel map axis (Inglehart & Welzel 2005; WVS-7 score ids of
+#: ``data/instruments/wvs7.yaml``): traditional/secular-rational = importance of God (Q164),
+#: autonomy index (Q8, Q14, Q15, Q17), abortion justifiable (Q184), national pride (Q254),
+#: respect for authority (Q45); survival/self-expression = happiness (Q46), homosexuality
+#: justifiable (Q182), signing a petition (Q209), generalised trust (Q57), post-materialism
+#: index (Q154, Q155).
+MAP_PREDICTORS: dict[str, tuple[str, ...]] = {
+    "traditional_secular": ("god_importance", "autonomy", "abortion_justifiable",
+                            "national_pride_code", "authority_code"),
+    "survival_self_expression": ("happiness_code", "homosexuality_justifiable",
+                                 "petition_code", "trust_code", "postmaterialism"),
+}
+MAP_COLUMNS = [
+    "axis", "estimate", "pi_low", "pi_high", "r_squared", "r_squared_loo", "n_countries",
+    "n_predictors", "predictors", "n_items", "items", "leverage", "max_country_leverage",
+    "mahalanobis", "extrapolation", "method", "note",
+]
+
+
+def map_indicators(
+    data: pd.DataFrame, by: Sequence[str] | None = None, instrument: str = "wvs7"
+) -> pd.DataFrame:
+    """The Inglehart-Welzel indicators (WVS-7 scores) of a model or of countries.
+
+    Why: both sides of the map regression must be scored the same way. ``data`` is either
+    a model's distributions frame (``request_id, item_id, code, prob``; scored per ``by``
+    group, default ``model``) or country answer shares (``wvs7_item_distributions.csv``:
+    ``iso3, item_id, code, share``; scored per ``iso3``). Both go through
+    :func:`workbench.scoring.score_instrument`: the autonomy and post-materialism indices
+    are linear in answer probabilities, so a country's index computed from its answer
+    shares is the index of its population, as a model's is of its answer probabilities.
+
+    Returns ``[*by | iso3, score_id, score]``.
+
+    >>> map_indicators(pd.read_csv("data/reference/wvs7_item_distributions.csv"))
+    ... # doctest: +SKIP
+    """
+    if {"iso3", "code", "share"} <= set(data.columns):
+        frame = data.assign(instrument=instrument, persona=data["iso3"].astype(str),
+                            request_id=data["iso3"].astype(str) + "|" + data["item_id"],
+                            prob=data["share"])
+        frame = frame[["instrument", "persona", "item_id", "request_id", "code", "prob"]]
+        out = score_instrument(frame, instrument, by=["persona"])
+        return out.rename(columns={"persona": "iso3"})[["iso3", "score_id", "score"]]
+    _require(data, ["request_id", "item_id", "code", "prob"], "distributions frame")
+    if by is None:
+        by = [c for c in ("model", "persona", "language") if c in data.columns]
+    by = _check_by(data, as_tuple(by), "distributions frame")
+    return score_instrument(data, instrument, by=by)[[*by, "score_id", "score"]]
+
+
 def inglehart_welzel_position(
-    model_item_values: pd.DataFrame,
-    country_item_means: pd.DataFrame,
+    model: pd.DataFrame,
+    countries: pd.DataFrame,
     country_positions: pd.DataFrame,
     by: Sequence[str] | None = None,
     axes: Sequence[str] = MAP_AXES,
     alpha: float = 0.05,
-    items: Sequence[str] | None = None,
+    predictors: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
-    """Place a model on the Inglehart-Welzel map from its item means.
+    """Place a model on the Inglehart-Welzel map: a regression approximation per axis.
 
-    Why: the map's axes are factor scores of country item means; regressing each axis on the
-    items over countries (statsmodels OLS, one model per axis) gives a rule that places any
-    respondent with the same item means, with a 1 - ``alpha`` prediction interval for a new
-    observation. ``model_item_values`` is ``[*by, item_id, value]`` and must use the same
-    coding as ``country_item_means`` (``[iso3, item_id, value]``, e.g.
-    ``wvs7_item_means.csv``); ``country_positions`` is ``wvs7_map.csv`` (``iso3`` + axes).
-    Regressors are the items (or ``items``) that the model has and that every country with
-    a position has; countries lacking any of them are dropped.
+    Why: the published map coordinates are factor scores from a country-level factor
+    analysis of individual survey data, not a formula for one respondent. Each axis is
+    approximated by an OLS regression (statsmodels), over the countries with complete data,
+    of the countries' coordinate on that axis's own indicators only (``MAP_PREDICTORS``:
+    five per axis, none shared); the fit is applied to the model's indicators, with a
+    1 - ``alpha`` prediction interval for a new observation.
 
-    Returns ``[*by, axis, estimate, pi_low, pi_high, r_squared, n_countries, n_items,
-    items]``.
+    * ``model``: the model's WVS-7 distributions, or its indicators ``[*by, score_id,
+      score]`` (:func:`map_indicators`); ``by`` defaults to the model/persona/language
+      columns present.
+    * ``countries``: ``wvs7_item_distributions.csv`` (``iso3, item_id, code, share``), or
+      country indicators ``[iso3, score_id, score]``.
+    * ``country_positions``: ``wvs7_map.csv`` (``iso3`` + the axes).
 
-    >>> inglehart_welzel_position(item_values(d, "wvs7", by=["model"]), means, positions)
+    How good the approximation is: ``r_squared`` (in sample, optimistic) and
+    ``r_squared_loo`` = 1 - PRESS / total SS (leave-one-country-out prediction, from the
+    hat matrix). Whether the model lies inside the countries' predictor cloud:
+    ``leverage`` h0 = x0' (X'X)^-1 x0 of its indicators, ``mahalanobis`` distance from the
+    countries' mean (sample covariance; h0 = 1/n + D^2 / (n - 1)) and ``extrapolation`` =
+    h0 above the largest country leverage (``max_country_leverage``; the "hidden
+    extrapolation" rule of Montgomery, Peck & Vining, Introduction to Linear Regression
+    Analysis, sec. 3.8): such a placement extrapolates the fit. A model lacking an indicator
+    of an axis gets NaN there and a ``note``.
+
+    Returns ``[*by, axis, estimate, pi_low, pi_high, r_squared, r_squared_loo, n_countries,
+    n_predictors, predictors, n_items, items, leverage, max_country_leverage, mahalanobis,
+    extrapolation, method, note]``.
+
+    >>> inglehart_welzel_position(dists, reference.wvs_distributions(), reference.wvs_map())
     ... # doctest: +SKIP
     """
-    _require(model_item_values, ["item_id", "value"], "model item values")
-    _require(country_item_means, ["iso3", "item_id", "value"], "country item means")
+    predictors = dict(predictors or MAP_PREDICTORS)
+    missing_axes = [a for a in axes if a not in predictors]
+    if missing_axes:
+        raise WorkbenchError(f"no predictors for map axis/axes {missing_axes}: pass predictors")
     _require(country_positions, ["iso3", *axes], "country positions")
-    mv = model_item_values
-    if "quantity" in mv.columns:
-        mv = mv[mv["quantity"] == "mean"]
+    if {"request_id", "code", "prob"} <= set(model.columns):
+        model = map_indicators(model, by)
+    _require(model, ["score_id", "score"], "model indicators (or distributions)")
     if by is None:
-        by = [c for c in ("model", "persona", "language") if c in mv.columns]
-    by = _check_by(mv, as_tuple(by), "model item values")
-    cw = country_item_means.pivot_table(index="iso3", columns="item_id", values="value",
-                                        aggfunc="mean")
+        by = [c for c in ("model", "persona", "language") if c in model.columns]
+    by = _check_by(model, as_tuple(by), "model indicators")
+    if {"iso3", "code", "share"} <= set(countries.columns):
+        countries = map_indicators(countries)
+    _require(countries, ["iso3", "score_id", "score"], "country indicators (or shares)")
+    cw = countries.pivot_table(index="iso3", columns="score_id", values="score",
+                               aggfunc="mean")
     pos = country_positions.groupby("iso3")[list(axes)].mean()
     cw = cw.join(pos, how="inner")
     index = by or ["_all"]
-    mwide = mv.assign(_all=0).pivot_table(index=index, columns="item_id", values="value",
-                                          aggfunc="mean")
-    candidates = [str(i) for i in (items or mwide.columns)]
-    candidates = [i for i in candidates if i in cw.columns and i in mwide.columns]
-    if items is None:
-        # keep items observed in (nearly) all countries, then drop incomplete countries
-        coverage = cw[candidates].notna().mean()
-        candidates = [i for i in candidates if coverage[i] >= 0.9]
-    mwide = mwide[candidates].dropna(axis=1, how="any") if candidates else mwide
-    candidates = [i for i in candidates if i in mwide.columns]
+    mwide = model.assign(_all=0).pivot_table(index=index, columns="score_id", values="score",
+                                             aggfunc="mean")
+    item_names = _indicator_items()
     rows = []
     for axis in axes:
-        data = cw[[*candidates, axis]].dropna()
-        n, k = data.shape[0], len(candidates)
-        if k == 0 or n < k + 3:
+        preds = [str(p) for p in predictors[axis]]
+        absent = [p for p in preds if p not in cw.columns]
+        if absent:
+            raise WorkbenchError(f"the country data lack indicator(s) {absent} of '{axis}'")
+        data = cw[[*preds, axis]].dropna()
+        n, k = data.shape[0], len(preds)
+        if n < k + 3:
             raise WorkbenchError(
-                f"cannot fit the map axis '{axis}': {k} usable item(s) and {n} complete "
-                f"countries; need items shared by the model and the countries and more "
-                f"countries than items + 2"
+                f"cannot fit the map axis '{axis}': {n} countries with all of {preds} and a "
+                f"position; need at least {k + 3}"
             )
-        fit = sm.OLS(data[axis], sm.add_constant(data[candidates], has_constant="add")).fit()
-        x_new = sm.add_constant(mwide[candidates], has_constant="add")
-        pred = fit.get_prediction(x_new).summary_frame(alpha=alpha)
-        for idx, (_, row) in zip(mwide.index, pred.iterrows(), strict=True):
+        x = sm.add_constant(data[preds].to_numpy(dtype=float), has_constant="add")
+        fit = sm.OLS(data[axis].to_numpy(dtype=float), x).fit()
+        hat = fit.get_influence().hat_matrix_diag
+        press = float(((fit.resid / (1 - hat)) ** 2).sum())
+        sst = float(((data[axis] - data[axis].mean()) ** 2).sum())
+        xtx_inv = np.linalg.inv(x.T @ x)
+        centre = data[preds].mean().to_numpy(dtype=float)
+        cov_inv = np.linalg.pinv(np.atleast_2d(np.cov(data[preds].to_numpy(dtype=float),
+                                                      rowvar=False)))
+        items = sorted({i for p in preds for i in item_names.get(p, [p])}, key=_qkey)
+        common = {
+            "axis": axis, "r_squared": float(fit.rsquared),
+            "r_squared_loo": 1 - press / sst if sst > 0 else np.nan,
+            "n_countries": int(n), "n_predictors": k, "predictors": ",".join(preds),
+            "n_items": len(items), "items": ",".join(items),
+            "max_country_leverage": float(hat.max()),
+            "method": "regression approximation (OLS on the axis's own indicators)",
+        }
+        for idx, row in mwide.reindex(columns=preds).iterrows():
             key = idx if isinstance(idx, tuple) else (idx,)
             group = dict(zip(by, key, strict=True)) if by else {}
-            rows.append({
-                **group, "axis": axis, "estimate": float(row["mean"]),
-                "pi_low": float(row["obs_ci_lower"]), "pi_high": float(row["obs_ci_upper"]),
-                "r_squared": float(fit.rsquared), "n_countries": int(n), "n_items": k,
-                "items": ",".join(candidates),
-            })
-    cols = [*by, "axis", "estimate", "pi_low", "pi_high", "r_squared", "n_countries",
-            "n_items", "items"]
-    return pd.DataFrame(rows, columns=cols)
+            x0 = row.to_numpy(dtype=float)
+            out = {**group, **common, "estimate": np.nan, "pi_low": np.nan,
+                   "pi_high": np.nan, "leverage": np.nan, "mahalanobis": np.nan,
+                   "extrapolation": False, "note": ""}
+            if np.isnan(x0).any():
+                lacking = [p for p, v in zip(preds, x0, strict=True) if np.isnan(v)]
+                out["note"] = f"model lacks indicator(s) {', '.join(lacking)}"
+                rows.append(out)
+                continue
+            x0c = np.concatenate([[1.0], x0])
+            pred = fit.get_prediction(x0c[None, :]).summary_frame(alpha=alpha).iloc[0]
+            lev = float(x0c @ xtx_inv @ x0c)
+            dev = x0 - centre
+            out.update(
+                estimate=float(pred["mean"]), pi_low=float(pred["obs_ci_lower"]),
+                pi_high=float(pred["obs_ci_upper"]), leverage=lev,
+                mahalanobis=float(np.sqrt(max(dev @ cov_inv @ dev, 0.0))),
+                extrapolation=bool(lev > hat.max() + 1e-12),
+            )
+            if out["extrapolation"]:
+                out["note"] = "outside the countries' indicator range: extrapolated"
+            rows.append(out)
+    return pd.DataFrame(rows, columns=[*by, *MAP_COLUMNS])
+
+
+def _indicator_items(instrument: str = "wvs7") -> dict[str, list[str]]:
+    """Score id -> the WVS items it is computed from."""
+    try:
+        inst = as_instrument(instrument)
+    except WorkbenchError:
+        return {}
+    return {s.id: list(dict.fromkeys(s.items if s.method == "mean" else
+                                     [t.item for t in s.terms])) for s in inst.scores}
+
+
+def _qkey(item: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in item if ch.isdigit())
+    return (int(digits) if digits else 0, item)
 
 
 def mfq_zscores(
@@ -363,8 +590,11 @@ def mfq_zscores(
 __all__ = [
     "HOFSTEDE_DIMS",
     "MAP_AXES",
+    "MAP_PREDICTORS",
+    "anchor_vsm_constants",
     "hofstede_distance",
     "inglehart_welzel_position",
+    "map_indicators",
     "mfq_zscores",
     "model_item_distributions",
     "nearest_countries",

@@ -6,10 +6,11 @@ alpha and McDonald's omega measure. Low reliability means the score mostly refle
 idiosyncrasies, a common finding for LLMs (e.g. Dominguez-Olmedo et al. 2024).
 
 * :func:`cronbach_alpha`: ``k/(k-1) * (1 - sum(item variances) / variance(total))``.
-* :func:`mcdonald_omega`: omega total from a one-factor model fitted by maximum likelihood
-  to the items' correlation matrix with :class:`statsmodels.multivariate.factor.Factor`:
-  ``(sum loadings)^2 / ((sum loadings)^2 + sum uniquenesses)``. It is therefore the omega of
-  the standardised items; it needs at least 3 items (2 do not identify a factor model).
+* :func:`mcdonald_omega`: omega total of the unit-weighted raw sum score (the same score
+  alpha refers to), from a one-factor model fitted by maximum likelihood with
+  :class:`statsmodels.multivariate.factor.Factor`: ``(sum l_i)^2 / ((sum l_i)^2 + sum u_i)``
+  with raw-unit loadings ``l_i`` and unique variances ``u_i``; it needs at least 3 items (2 do
+  not identify a factor model).
 """
 
 from __future__ import annotations
@@ -73,12 +74,20 @@ def cronbach_alpha(wide: pd.DataFrame | np.ndarray, nan_policy: str = "listwise"
 
 
 def mcdonald_omega(wide: pd.DataFrame | np.ndarray) -> float:
-    """McDonald's omega total of a respondents × items table (one-factor, ML, standardised).
+    """McDonald's omega total of the raw sum score of a respondents × items table.
 
-    Why: unlike alpha, omega does not assume equal loadings (tau-equivalence). Fits one
-    factor by maximum likelihood to the correlation matrix (statsmodels ``Factor``,
-    ``method="ml"``) after listwise deletion; Heywood cases are clipped (uniqueness >= 0).
-    NaN for fewer than 3 items, fewer respondents than items + 1, or a constant item.
+    Why: unlike alpha, omega does not assume equal loadings (tau-equivalence). One factor is
+    fitted by maximum likelihood (statsmodels ``Factor``, ``method="ml"``) to the items'
+    correlation matrix after listwise deletion; Heywood cases are clipped (uniqueness >= 0).
+    The standardised loadings ``lambda_i`` and uniquenesses ``psi_i`` are put back in raw
+    units, ``l_i = lambda_i * sd_i`` and ``u_i = psi_i * sd_i^2`` (ML factor analysis is
+    scale invariant, so this equals the fit to the covariance matrix), and
+    ``omega = (sum l_i)^2 / ((sum l_i)^2 + sum u_i)`` is the reliability of the
+    unit-weighted sum of the raw items, the score alpha also refers to (Revelle & Zinbarg
+    2009; McDonald 1999, ch. 6). For tau-equivalent items (equal raw loadings) omega equals
+    alpha; with items on very different spreads it can differ from the omega of
+    standardised items. NaN for fewer than 3 items, fewer respondents than items + 1, or a
+    constant item.
 
     >>> mcdonald_omega(items_by_persona)  # doctest: +SKIP
     """
@@ -93,8 +102,9 @@ def mcdonald_omega(wide: pd.DataFrame | np.ndarray) -> float:
     loadings, uniq = _one_factor(corr, n)
     if loadings is None:
         return float("nan")
-    common = loadings.sum() ** 2
-    return float(common / (common + np.clip(uniq, 0, None).sum()))
+    common = (loadings * sd).sum() ** 2
+    unique = (np.clip(uniq, 0, None) * sd**2).sum()
+    return float(common / (common + unique))
 
 
 def _one_factor(corr: np.ndarray, nobs: int) -> tuple[np.ndarray | None, np.ndarray]:
