@@ -138,3 +138,18 @@ def test_other_languages_use_their_own_prompt_and_labels():
     with pytest.raises(WorkbenchError, match="no text in language 'es'"):
         list(Design(models=["m"], instruments=["mfq2"], languages=["es"],
                     personas=["random:1"], items=["q01"]).requests("m", "fp"))
+
+
+def test_generation_seeds_differ_per_request_and_are_reproducible():
+    """Sampled answers of one repeat must not share a random stream across items or orders."""
+    def seeds(seed: int) -> list[int]:
+        d = Design(models=["m"], instruments=["mfq30"], items=["q01", "q02", "q03"],
+                   orders=["original", "reversed"], mode="generate", temperature=1.0,
+                   repeats=3, seed=seed)
+        return [r.seed for r in d.requests("m", "fp")]
+
+    first = seeds(0)
+    assert len(first) == 3 * 2 * 3 and len(set(first)) == len(first)
+    assert seeds(0) == first
+    assert set(seeds(1)).isdisjoint(first)
+    assert all(0 <= s < 2**32 for s in first)

@@ -163,6 +163,36 @@ def test_malformed_copies_of_shipped_instruments_fail_clearly(tmp_path, name, mu
     assert "\n" not in text
 
 
+def _item(raw: dict, item_id: str) -> dict:
+    return next(it for it in raw["items"] if it["id"] == item_id)
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda r: _item(r, "Q155")["follows"].update(item="Q999"),
+         "item 'Q155' follows unknown item 'Q999'"),
+        (lambda r: _item(r, "Q155")["follows"].update(item="Q164"),
+         "item 'Q155' follows 'Q164', which must come before it"),
+        (lambda r: _item(r, "Q155")["follows"].update(item="Q46"),
+         "item 'Q155' excludes the answer to 'Q46' but their scales differ"),
+        (lambda r: _item(r, "Q164").update(follows={"item": "Q155"}),
+         "item 'Q164' follows 'Q155', which is itself a follow-up"),
+        (lambda r: _item(r, "Q182").update(follows={"item": "Q57", "exclude_answer": False},
+                                          scale="trust2") or _item(r, "Q184").update(
+            follows={"item": "Q57"}, scale="trust2"),
+         "excludes the earlier answer from a 2-option scale"),
+    ],
+)
+def test_malformed_follow_ups_fail_clearly(tmp_path, mutate, message):
+    raw = _shipped_raw("wvs7")
+    assert _item(raw, "Q155")["follows"] == {"item": "Q154", "exclude_answer": True}
+    mutate(raw)
+    with pytest.raises(WorkbenchError) as info:
+        load_instrument_file(_write(tmp_path, raw))
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
 def test_mfq2_is_complete():
     inst = load_instrument("mfq2")
     assert [it.id for it in inst.items] == [f"q{i:02d}" for i in range(1, 37)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -87,3 +88,68 @@ def test_tiny_model_end_to_end_and_cache(tmp_path, tiny_model_dir):
     dists = first.store.distributions()
     assert len(dists) == 3 * 6
     assert dists.groupby("request_id")["prob"].sum().sub(1).abs().max() < 1e-9
+
+
+def test_another_dtype_is_stored_as_another_model_not_served_from_cache(tmp_path,
+                                                                       tiny_model_dir):
+    d = Design(models=[str(tiny_model_dir)], instruments=["mfq30"], items=["q01", "q02"])
+    run_probe(d, tmp_path, progress=False)
+    half = run_probe(d, tmp_path, progress=False, backend_options={"dtype": "bfloat16"})
+    assert half.stats[0].computed == 2 and half.stats[0].model == "tiny-chat-bfloat16"
+    prov = half.store.provenance().set_index("model")
+    assert set(prov.index) == {"tiny-chat", "tiny-chat-bfloat16"}
+    assert prov.loc["tiny-chat-bfloat16", "dtype"] == "bfloat16"
+    assert prov.loc["tiny-chat-bfloat16", "model_fingerprint"].endswith(";dtype=bfloat16")
+
+
+def test_other_weights_under_a_stored_name_are_refused(tmp_path):
+    from workbench.errors import WorkbenchError
+
+    d = Design(models=["fake"], instruments=[MINI], items=["a1"])
+    run_probe(d, tmp_path, backends={"fake": FirstPositionBackend(0.7)}, progress=False)
+    with pytest.raises(WorkbenchError, match="another model named 'fake'"):
+        run_probe(d, tmp_path, backends={"fake": FirstPositionBackend(0.6)}, progress=False)
+    assert run_probe(d, tmp_path, backends={"fake": FirstPositionBackend(0.7)},
+                     progress=False).stats[0].cached == 1
+
+
+def test_a_follow_up_is_asked_after_each_first_answer_and_combined(tmp_path):
+    """WVS Q155 after Q154: worked by hand for a model that favours the first option shown."""
+    from workbench.scoring import score_wvs7
+
+    d = Design(models=["fake"], instruments=["wvs7"], items=["Q154", "Q155"])
+    backend = FirstPositionBackend(0.7)
+    result = run_probe(d, tmp_path, backends={"fake": backend}, progress=False)
+    assert d.count() == 1 + 4 and backend.calls == 5
+    asked = result.store.distributions(followups="asked")
+    follow = asked[asked.item_id == "Q155"]
+    assert sorted(follow.given.unique()) == ["Q154=1", "Q154=2", "Q154=3", "Q154=4"]
+    # the first answer is never offered again
+    for given, rows in follow.groupby("given"):
+        assert int(given.split("=")[1]) not in set(rows.code) and len(rows) == 3
+    messages = json.loads(result.store.requests(item_id="Q155", given="Q154=2").prompt.iloc[0])
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1]["content"] == "Answer: 2" and "2. Giving people more" in messages[0][
+        "content"]
+
+    # Q154 = [.7, .1, .1, .1] on codes 1-4; after c1 the three left get [.7, .15, .15]
+    combined = result.store.distributions()
+    q155 = combined[combined.item_id == "Q155"].set_index("code")["prob"]
+    assert q155.to_dict() == pytest.approx({1: 0.21, 2: 0.52, 3: 0.135, 4: 0.135})
+    assert combined[combined.item_id == "Q155"].request_id.nunique() == 1
+    # only Q155 asked for: Q154 is fetched to weight it, then left out
+    only = result.store.distributions(item_id="Q155")
+    assert set(only.item_id) == {"Q155"}
+    assert only.set_index("code")["prob"].to_dict() == pytest.approx(q155.to_dict())
+    answers = result.store.answers()
+    assert len(answers) == 2 and set(answers.item_id) == {"Q154", "Q155"}
+    # expected WVS Y002 index: 1 + P(first post-materialist) + P(second post-materialist)
+    scores = score_wvs7(combined, by=["model"]).set_index("score_id")["score"]
+    assert scores["postmaterialism"] == pytest.approx(1 + 0.2 + 0.52 + 0.135)
+
+
+def test_a_follow_up_without_its_first_question_is_refused():
+    from workbench.errors import WorkbenchError
+
+    with pytest.raises(WorkbenchError, match="add Q154 to items"):
+        Design(models=["m"], instruments=["wvs7"], items=["Q155"]).count()

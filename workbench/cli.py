@@ -1,7 +1,9 @@
 """Command line: ``workbench probe | models | instruments | export | scores | report``.
 
 Problems the user can fix print as one line (``error: ...``) and exit with status 2;
-``--debug`` shows the traceback.
+``--debug`` shows the traceback. Failures of the environment that are not ``WorkbenchError``
+(a database, file-system, encoding or YAML error) also print one line, with a pointer to
+``--debug``; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--chunk-size", type=int, default=32,
                    help="requests per committed batch (a kill loses at most one batch)")
+    p.add_argument("--backend-option", dest="backend_options", action="append",
+                   default=[], metavar="KEY=VALUE",
+                   help="backend option (YAML value), repeatable: e.g. max_concurrency=8, "
+                        "timeout=120, max_retries=3, api_key_env=MY_KEY, "
+                        "logprob_method=chat_top_logprobs (see docs/servers.md)")
 
     m = sub.add_parser("models", help="list known models and whether they are installed")
     m.add_argument("--defaults", action="store_true", help="print only the default model keys")
@@ -93,12 +100,57 @@ def main(argv: list[str] | None = None) -> int:
     except WorkbenchError as exc:
         if debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: answers already computed are stored; rerun the same command to "
-              "resume", file=sys.stderr)
-        return 130
+        return _interrupted()
+    except Exception as exc:
+        if _is_interrupt(exc):  # Ctrl-C while DuckDB ran a query (duckdb.InterruptException)
+            return _interrupted()
+        message = _environment_failure(exc)
+        if message is None:
+            raise  # a bug: keep the traceback
+        if debug:
+            traceback.print_exc()
+        print(f"error: {_one_line(message)} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 2
+
+
+def _interrupted() -> int:
+    print("interrupted: answers already computed are stored; rerun the same command to "
+          "resume", file=sys.stderr)
+    return 130
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    duckdb = sys.modules.get("duckdb")
+    return duckdb is not None and isinstance(exc, duckdb.InterruptException)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _environment_failure(exc: Exception) -> str | None:
+    """One line (problem and fix) for failures of files, encodings, YAML and DuckDB; None
+    for anything else. The modules are looked up only if already imported (fast start)."""
+    duckdb = sys.modules.get("duckdb")
+    yaml = sys.modules.get("yaml")
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    if duckdb is not None and isinstance(exc, duckdb.Error):
+        return (f"the results database failed ({type(exc).__name__}: {first}): rerun; if it "
+                "persists, move results.duckdb aside and start a new store")
+    if yaml is not None and isinstance(exc, yaml.YAMLError):
+        return f"cannot parse YAML ({first}): fix the file's syntax"
+    if isinstance(exc, UnicodeDecodeError):
+        return (f"a file is not UTF-8 text ({exc.reason} at byte {exc.start}): save it as "
+                "UTF-8")
+    if isinstance(exc, OSError):
+        where = f" '{exc.filename}'" if exc.filename else ""
+        return (f"{exc.strerror or first}{where}: check the path, its permissions and free "
+                "disk space")
+    return None
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -129,11 +181,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _probe(args: argparse.Namespace) -> int:
     from workbench.design import Design
-    from workbench.models import default_model_keys
+    from workbench.models import default_model_keys, redact_command
     from workbench.probe import run_probe
     from workbench.summary import probe_summary
 
-    base = Design.from_yaml(args.design).to_dict() if args.design else {}
     overrides = {
         "models": args.models, "instruments": args.instruments, "personas": args.personas,
         "languages": args.languages, "orders": args.orders, "random_orders": args.random_orders,
@@ -141,20 +192,60 @@ def _probe(args: argparse.Namespace) -> int:
         "instructions": args.instructions, "mode": args.mode, "repeats": args.repeats,
         "temperature": args.temperature, "seed": args.seed, "items": args.items,
     }
-    base.update({k: v for k, v in overrides.items() if v is not None})
-    base.setdefault("models", default_model_keys())
-    if "instruments" not in base:
-        raise WorkbenchError("no instrument given: pass --instrument mfq30 (see `workbench "
-                             "instruments`)")
-    design = Design(**base)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if args.design:
+        design = Design.from_yaml(args.design, **overrides)
+    else:
+        overrides.setdefault("models", default_model_keys())
+        if "instruments" not in overrides:
+            raise WorkbenchError("no instrument given: pass --instrument mfq30 (see `workbench "
+                                 "instruments`)")
+        design = Design(**overrides)
+    _check_instrument_files(design.instruments)
     options = {"dtype": args.dtype, "trust_remote_code": args.trust_remote_code,
                "allow_pickle": args.allow_pickle}
+    options.update(_backend_options(args.backend_options))
     result = run_probe(design, args.out, backend_options=options, chunk_size=args.chunk_size,
-                       progress=not args.no_progress, command=" ".join(sys.argv))
+                       progress=not args.no_progress, command=redact_command(sys.argv))
     text = probe_summary(result, design)
     print(text)
     (Path(args.out) / "summary.md").write_text(text + "\n", encoding="utf-8")
     return 0
+
+
+def _backend_options(items: list[str]) -> dict[str, object]:
+    """``["timeout=120", "api_key_env=MY_KEY"]`` -> checked options (values parsed as YAML)."""
+    import yaml
+
+    from workbench.models import check_backend_options
+
+    out: dict[str, object] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise WorkbenchError(f"backend option '{item}' is not KEY=VALUE: write e.g. "
+                                 "--backend-option max_concurrency=8")
+        try:
+            out[name] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            first = str(exc).splitlines()[0]
+            raise WorkbenchError(f"backend option '{name}': cannot parse {raw!r} as YAML "
+                                 f"({first}): quote strings") from exc
+    return check_backend_options(out)
+
+
+def _check_instrument_files(instruments: list[str]) -> None:
+    """Load every instrument once so that a file that is not UTF-8 is named (not a traceback)."""
+    from workbench.instruments import load_instrument
+
+    for name in instruments:
+        try:
+            load_instrument(name)
+        except UnicodeDecodeError as exc:
+            raise WorkbenchError(
+                f"instrument file '{name}' is not UTF-8 text ({exc.reason} at byte "
+                f"{exc.start}): save it as UTF-8") from exc
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -179,7 +270,12 @@ def _instruments(args: argparse.Namespace) -> int:
     from workbench.instruments import available_instruments, load_instrument, load_instrument_file
 
     if args.check:
-        inst = load_instrument_file(args.check)
+        try:
+            inst = load_instrument_file(args.check)
+        except UnicodeDecodeError as exc:
+            raise WorkbenchError(
+                f"instrument file '{args.check}' is not UTF-8 text ({exc.reason} at byte "
+                f"{exc.start}): save it as UTF-8") from exc
         print(f"ok: {inst.id} ({len(inst.items)} items, {len(inst.scores)} scores, "
               f"languages {', '.join(inst.languages)})")
         return 0

@@ -11,15 +11,24 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from itertools import product
 from pathlib import Path
 from typing import Literal
 
 import yaml
 
 from workbench.errors import WorkbenchError
-from workbench.instruments import Instrument, load_instrument
+from workbench.followups import format_given
+from workbench.instruments import Instrument, Item, load_instrument
 from workbench.personas import Persona, expand_personas
-from workbench.prompts import RenderedItem, load_template, option_order, render_item
+from workbench.prompts import (
+    PromptTemplate,
+    RenderedItem,
+    load_template,
+    option_order,
+    render_follow_up,
+    render_item,
+)
 
 
 @dataclass
@@ -46,12 +55,75 @@ class Design:
     name: str = "probe"
 
     def __post_init__(self) -> None:
+        def kind(value: object) -> str:
+            if isinstance(value, bool):
+                return "a boolean"
+            return {str: "a string", int: "an integer", float: "a number", list: "a list",
+                    dict: "a mapping", type(None): "nothing"}.get(type(value),
+                                                                 type(value).__name__)
+
+        def wrong(name: str, want: str, value: object, example: str) -> WorkbenchError:
+            return WorkbenchError(f"design key '{name}' must be {want}, got {value!r} "
+                                  f"({kind(value)}): write {name}: {example}")
+
+        def is_int(value: object) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool)
+
+        # Types first (YAML gives strings for quoted numbers, numbers for bare ones).
+        str_lists = ("models", "instruments", "personas", "languages", "orders",
+                     "answer_formats", "instructions", "items")
+        for name in str_lists:
+            value = getattr(self, name)
+            if value is None and name == "items":
+                continue
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                shown = value if isinstance(value, list | tuple) else [value]
+                raise wrong(name, "a list of strings", value,
+                            "[" + ", ".join(f"'{v}'" for v in shown) + "]")
+            setattr(self, name, list(value))
+        value = self.paraphrases
+        if isinstance(value, str):
+            pieces = [v.strip() for v in value.split(",") if v.strip()]
+            if not all(v.lstrip("-").isdigit() for v in pieces):
+                raise wrong("paraphrases", "a list of integers (0 = original wording)", value,
+                            "[0, 1]")
+            value = [int(v) for v in pieces]
+        elif is_int(value):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(is_int(v) for v in value):
+            raise wrong("paraphrases", "a list of integers (0 = original wording)", value,
+                        "[0, 1]")
+        self.paraphrases = list(value)
+        for name, lowest in (("random_orders", 0), ("repeats", None), ("max_new_tokens", 1),
+                             ("seed", None)):
+            value = getattr(self, name)
+            if not is_int(value):
+                digits = isinstance(value, str) and value.strip().lstrip("-").isdigit()
+                raise wrong(name, "an integer", value,
+                            value.strip() if digits else str(getattr(type(self), name, 1)))
+            if lowest is not None and value < lowest:
+                raise WorkbenchError(f"design key '{name}' must be at least {lowest}, got "
+                                     f"{value}")
+        if isinstance(self.temperature, bool) or not isinstance(self.temperature, int | float):
+            raise wrong("temperature", "a number", self.temperature, "0.7")
+        self.temperature = float(self.temperature)
+        for name in ("mode", "template", "name"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise wrong(name, "a string", value, str(getattr(type(self), name)))
+        personas = self.custom_personas
+        if personas is None:
+            personas = self.custom_personas = {}
+        if not isinstance(personas, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in personas.items()):
+            raise wrong("custom_personas", "a mapping of persona id to text", personas,
+                        "{farmer: You are a farmer.}")
+
         problems = []
         for name in ("models", "instruments", "personas", "languages", "orders",
                      "paraphrases", "answer_formats", "instructions"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                setattr(self, name, [v.strip() for v in value.split(",") if v.strip()])
             if not getattr(self, name):
                 problems.append(name)
         if problems:
@@ -73,18 +145,50 @@ class Design:
             list(self.orders) + [f"perm{i}" for i in range(1, self.random_orders + 1)]))
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> Design:
+    def from_yaml(cls, path: str | Path, **overrides: object) -> Design:
+        """A design from a YAML file; ``overrides`` (not None) replace the file's values
+        (the CLI's flags). Every problem is a :class:`WorkbenchError` naming the fix."""
+        import dataclasses
+
         path = Path(path)
         if not path.is_file():
             raise WorkbenchError(f"design file '{path}' does not exist")
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise WorkbenchError(f"design file '{path}' is not UTF-8 text ({exc.reason} at "
+                                 f"byte {exc.start}): save it as UTF-8") from exc
+        except OSError as exc:
+            raise WorkbenchError(f"cannot read design file '{path}' ({exc.strerror}): check "
+                                 "its permissions") from exc
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise WorkbenchError(f"design file '{path}' is not valid YAML{at} ({problem}): "
+                                 "fix the syntax (lists are [a, b] or '- a' lines)") from exc
+        raw = {} if raw is None else raw
         if not isinstance(raw, dict):
             raise WorkbenchError(f"design file '{path}' must hold a mapping of factor: values")
-        unknown = set(raw) - set(cls.__dataclass_fields__)
+        unknown = {str(k) for k in raw} - set(cls.__dataclass_fields__)
         if unknown:
             raise WorkbenchError(
                 f"design file '{path}' has unknown key(s) {sorted(unknown)}; known keys: "
                 f"{', '.join(cls.__dataclass_fields__)}"
+            )
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        required = [f.name for f in dataclasses.fields(cls)
+                    if f.default is dataclasses.MISSING
+                    and f.default_factory is dataclasses.MISSING]
+        missing = [name for name in required if raw.get(name) is None]
+        if missing:
+            examples = {"models": "models: [smollm2-135m] (or pass --model)",
+                        "instruments": "instruments: [mfq30] (or pass --instrument)"}
+            raise WorkbenchError(
+                f"design file '{path}' has no {' and no '.join(repr(m) for m in missing)}: "
+                f"add {'; '.join(examples.get(m, m + ': ...') for m in missing)}"
             )
         return cls(**raw)
 
@@ -99,17 +203,32 @@ class Design:
         return expand_personas(self.personas, self.seed, self.custom_personas)
 
     def count(self, n_items: int | None = None) -> int:
-        """Requests per model (without materialising them)."""
+        """Requests per model (without materialising them).
+
+        A follow-up item counts once per answer of the item it follows (it is asked after
+        each of them, see :mod:`workbench.followups`).
+        """
         if n_items is None:
-            n_items = sum(len(self._items(inst)) for inst in self.loaded_instruments())
+            n_items = sum(_asked_per_cell(inst, it) for inst in self.loaded_instruments()
+                          for it in self._items(inst))
         return (n_items * len(self.expanded_personas()) * len(self.languages) * len(self.orders)
                 * len(self.paraphrases) * len(self.answer_formats) * len(self.instructions)
                 * self.repeats)
 
     def _items(self, instrument: Instrument) -> list:
         if self.items is None:
-            return list(instrument.items)
-        return [it for it in instrument.items if it.id in set(self.items)]
+            chosen = list(instrument.items)
+        else:
+            chosen = [it for it in instrument.items if it.id in set(self.items)]
+        ids = {it.id for it in chosen}
+        for it in chosen:
+            if it.follows is not None and it.follows.item not in ids:
+                raise WorkbenchError(
+                    f"item '{it.id}' of '{instrument.id}' is a follow-up of "
+                    f"'{it.follows.item}', which the design leaves out: add "
+                    f"{it.follows.item} to items (its answers weight the follow-up's)"
+                )
+        return chosen
 
     def requests(self, model: str, model_fingerprint: str) -> Iterator[ProbeRequest]:
         """Every request for one model, generated lazily (memory stays flat for big designs)."""
@@ -123,27 +242,66 @@ class Design:
                     f"{', '.join(instrument.languages)}); drop those languages or that instrument"
                 )
             for item in self._items(instrument):
-                scale = instrument.scales[item.scale]
-                for persona in personas:
-                    for language in self.languages:
-                        persona_text = persona.text(language)
-                        for order in self.orders:
-                            codes = option_order(scale.codes, order, self.seed,
-                                                 f"{instrument.id}:{item.id}")
-                            for paraphrase in self.paraphrases:
-                                for fmt in self.answer_formats:
-                                    for instruction in self.instructions:
-                                        rendered = render_item(
-                                            template, instrument, item, language=language,
-                                            paraphrase=paraphrase, presented_codes=codes,
-                                            answer_format=fmt, instruction=instruction,
-                                            persona_text=persona_text)
-                                        for repeat in range(self.repeats):
-                                            yield ProbeRequest.build(
-                                                self, model, model_fingerprint, instrument,
-                                                item.id, persona, language, order, paraphrase,
-                                                fmt, instruction, repeat, template.version,
-                                                rendered)
+                cells = product(personas, self.languages, self.orders, self.paraphrases,
+                                self.answer_formats, self.instructions)
+                for persona, language, order, paraphrase, fmt, instruction in cells:
+                    variant = _Variant(template, instrument, persona.text(language), language,
+                                       order, paraphrase, fmt, instruction, self.seed)
+                    for given, rendered in variant.render(item):
+                        for repeat in range(self.repeats):
+                            yield ProbeRequest.build(
+                                self, model, model_fingerprint, instrument, item.id, persona,
+                                language, order, paraphrase, fmt, instruction, repeat,
+                                template.version, rendered, given)
+
+
+def _asked_per_cell(instrument: Instrument, item: Item) -> int:
+    if item.follows is None:
+        return 1
+    return len(instrument.scale_of(item.follows.item).codes)
+
+
+@dataclass(frozen=True)
+class _Variant:
+    """One cell of the design for one instrument: everything but the item and the repeat."""
+
+    template: PromptTemplate
+    instrument: Instrument
+    persona_text: str | None
+    language: str
+    order: str
+    paraphrase: int
+    answer_format: str
+    instruction: str
+    seed: int
+
+    def _render(self, item: Item, codes: list[int], persona_text: str | None) -> RenderedItem:
+        return render_item(self.template, self.instrument, item, language=self.language,
+                           paraphrase=self.paraphrase, presented_codes=codes,
+                           answer_format=self.answer_format, instruction=self.instruction,
+                           persona_text=persona_text)
+
+    def _codes(self, item: Item, codes: list[int], salt: str = "") -> list[int]:
+        return option_order(codes, self.order, self.seed,
+                            f"{self.instrument.id}:{item.id}{salt}")
+
+    def render(self, item: Item) -> Iterator[tuple[str, RenderedItem]]:
+        """(given, rendered) pairs: one for a plain item, one per earlier answer for a
+        follow-up (that answer in the conversation and, if excluded, not offered again)."""
+        scale = self.instrument.scale_of(item.id)
+        if item.follows is None:
+            yield "", self._render(item, self._codes(item, scale.codes), self.persona_text)
+            return
+        first = self.instrument.item(item.follows.item)
+        first_scale = self.instrument.scale_of(first.id)
+        asked_first = self._render(first, self._codes(first, first_scale.codes),
+                                   self.persona_text)
+        for code in first_scale.codes:
+            remaining = [c for c in scale.codes
+                         if not (item.follows.exclude_answer and c == code)]
+            follow = self._render(item, self._codes(item, remaining, f"|{first.id}={code}"),
+                                  None)
+            yield format_given(first.id, code), render_follow_up(asked_first, code, follow)
 
 
 @dataclass(frozen=True)
@@ -167,13 +325,13 @@ class ProbeRequest:
     max_new_tokens: int
     template_version: str
     rendered: RenderedItem
+    given: str = ""  # a follow-up's earlier answer, e.g. "Q154=2" (see workbench.followups)
 
     @classmethod
     def build(cls, design: Design, model: str, fingerprint: str, instrument: Instrument,
               item_id: str, persona: Persona, language: str, order: str, paraphrase: int,
               fmt: str, instruction: str, repeat: int, template_version: str,
-              rendered: RenderedItem) -> ProbeRequest:
-        sample_seed = design.seed * 1_000_003 + repeat
+              rendered: RenderedItem, given: str = "") -> ProbeRequest:
         content = {
             "model": fingerprint,
             "instrument": instrument.id,
@@ -186,12 +344,21 @@ class ProbeRequest:
             "codes": rendered.codes,
             "prefix": rendered.assistant_prefix,
             "mode": design.mode,
-            # Generation settings matter only when generating.
-            "gen": [design.temperature, sample_seed, design.max_new_tokens]
-            if design.mode == "generate" else None,
+            "gen": None,
         }
+        if given:  # (absent for plain items, so their ids do not change)
+            content["given"] = given
+        sample_seed = design.seed
+        if design.mode == "generate":
+            # Generation settings matter only when generating. Each request samples from its
+            # own stream (seeded by the design seed and the request's content), so answers to
+            # different items, orders or personas of one repeat are not tied together.
+            cell = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+            sample_seed = int(hashlib.sha256(f"{design.seed}:{cell}".encode()).hexdigest()[:8],
+                              16)
+            content["gen"] = [design.temperature, sample_seed, design.max_new_tokens]
         digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
         return cls(digest, model, fingerprint, instrument.id, item_id, persona.id,
                    persona.text(language), language, order, paraphrase, fmt, instruction,
                    design.mode, repeat, design.temperature, sample_seed, design.max_new_tokens,
-                   template_version, rendered)
+                   template_version, rendered, given)

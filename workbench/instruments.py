@@ -317,9 +317,8 @@ def _check_follow_up(item: Item, ids: list[str], instrument: Instrument) -> None
     if earlier.follows is not None:
         raise ValueError(f"item '{item.id}' follows '{first}', which is itself a follow-up: "
                          "chains are not supported; follow the first question instead")
-    codes = instrument.scales[earlier.scale].codes
     mine = instrument.scales[item.scale].codes
-    if item.follows.exclude_answer and sorted(codes) != sorted(mine):
+    if item.follows.exclude_answer and earlier.scale != item.scale:
         raise ValueError(
             f"item '{item.id}' excludes the answer to '{first}' but their scales differ "
             f"({earlier.scale} vs {item.scale}): give both the same scale or set "

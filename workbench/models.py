@@ -7,6 +7,7 @@ default models live inside PyPI packages; their files are located through
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import importlib
@@ -113,10 +114,17 @@ def resolve_model(spec: str) -> ModelSpec:
 
     Accepted: a registry key (``smollm2-135m``), a ``.gguf`` file, a local model directory,
     a hub id (``org/name``), or ``openai:<model>@<base_url>`` for an OpenAI-compatible server.
+    Any of them may be prefixed with ``name=`` to store its answers under that name (two
+    checkpoints both called ``final``: ``--model run1=ckpt/a/final,run2=ckpt/b/final``).
     """
     spec = spec.strip()
     if not spec:
         raise WorkbenchError("empty model name: give a registry key, a path or a hub id")
+    alias, sep, rest = spec.partition("=")
+    if sep and _ALIAS.fullmatch(alias):
+        if not rest.strip():
+            raise WorkbenchError(f"model '{spec}' names '{alias}' but gives no model after '='")
+        return dataclasses.replace(resolve_model(rest), key=safe_name(alias))
     by_key = {m.key: m for m in registry()}
     if spec in by_key:
         entry = by_key[spec]
@@ -156,6 +164,7 @@ def resolve_model(spec: str) -> ModelSpec:
     return ModelSpec(safe_name(spec), "hub", spec, spec)
 
 
+_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # no "/", ":" or "@": never a path or URL
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -165,11 +174,77 @@ def safe_name(name: str) -> str:
     return cleaned.replace("..", "_")[:120]
 
 
+# ---------------------------------------------------------------------- backend options
+#: Options of the local (transformers) backend: name -> (accepted types, what it does).
+LOCAL_OPTIONS: dict[str, tuple[tuple[type, ...], str]] = {
+    "dtype": ((str,), "float32 | bfloat16 | float16"),
+    "trust_remote_code": ((bool,), "let model repositories run their own code"),
+    "allow_pickle": ((bool,), "allow pickled (.bin/.pt) checkpoints"),
+    "max_batch_tokens": ((int,), "token budget of one forward batch"),
+    "device": ((str, type(None)), "cpu | cuda | cuda:1 ..."),
+    "prefix_cache": ((bool,), "reuse the KV cache of a shared prompt prefix"),
+    "min_prefix": ((int,), "shortest shared prefix worth caching (tokens)"),
+}
+#: Options of the OpenAI-compatible server backend (see docs/servers.md).
+SERVER_OPTIONS: dict[str, tuple[tuple[type, ...], str]] = {
+    "logprob_method": ((str,), "auto | completions_echo | chat_top_logprobs | "
+                               "completions_top_logprobs | none"),
+    "chat_template": ((str,), "none | server"),
+    "prefill": ((str,), "auto | assistant | continue_final_message | user"),
+    "top_logprobs": ((int,), "alternatives requested by the top-k methods"),
+    "floor_logprob": ((int, float, type(None)), "log-prob of options outside the top-k"),
+    "generate_endpoint": ((str,), "chat | completions"),
+    "max_concurrency": ((int,), "requests in flight at once"),
+    "timeout": ((int, float), "seconds to wait for one answer"),
+    "max_retries": ((int,), "retries on 429/5xx/timeouts"),
+    "backoff": ((int, float), "first retry delay in seconds"),
+    "max_backoff": ((int, float), "longest retry delay in seconds"),
+    "api_key_env": ((str, type(None)), "environment variable holding the API key"),
+}
+_TYPE_WORDS = {str: "a string", bool: "true or false", int: "an integer", float: "a number",
+               type(None): "null"}
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    return {str: "a string", int: "an integer", float: "a number", list: "a list",
+            dict: "a mapping", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def check_backend_options(options: dict[str, object]) -> dict[str, object]:
+    """Names and value types of backend options (``--backend-option KEY=VALUE``).
+
+    Raises :class:`WorkbenchError` naming the valid options, or the type a value needs.
+    """
+    known = {**LOCAL_OPTIONS, **SERVER_OPTIONS}
+    for name, value in options.items():
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise WorkbenchError(
+                f"unknown backend option '{name}'{hint}: valid options are "
+                f"{', '.join(sorted(known))} (see docs/servers.md)"
+            )
+        types, what = known[name]
+        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+        if not ok:
+            words = [_TYPE_WORDS[t] for t in types if not (t is int and float in types)]
+            want = " or ".join(dict.fromkeys(words))
+            raise WorkbenchError(
+                f"backend option '{name}' ({what}) must be {want}, got {value!r} "
+                f"({_kind(value)}): write e.g. --backend-option {name}=..."
+            )
+    return dict(options)
+
+
 def load_model(spec: str, **options: object):
     """Load a model by name/path/id and return a backend implementing the Backend protocol.
 
     Options go to the backend, e.g. ``dtype="float32"``, ``trust_remote_code=False``,
-    ``allow_pickle=False``, ``api_key_env="OPENAI_API_KEY"``.
+    ``allow_pickle=False``, ``api_key_env="OPENAI_API_KEY"``. Options of the other kind of
+    backend (server options for a local model and vice versa) are ignored, so one option
+    set serves a design that mixes local and server models.
     """
     resolved = resolve_model(spec)
     if resolved.source == "openai":
@@ -178,4 +253,49 @@ def load_model(spec: str, **options: object):
         return OpenAIBackend(resolved, **options)  # type: ignore[arg-type]
     from workbench.backends.transformers_backend import TransformersBackend
 
-    return TransformersBackend(resolved, **options)  # type: ignore[arg-type]
+    local = {k: v for k, v in options.items() if k not in SERVER_OPTIONS}
+    return TransformersBackend(resolved, **local)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- credentials
+# scheme://userinfo@ : the userinfo ends at the last '@' before the host's '/', '?' or '#'.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s\"']*@")
+# a flag or key whose name ends in a secret's name (--api-key, --auth-token, password=...)
+_SECRET_WORD = r"(?:\w+[-_])*(?:api[-_]?key|key|token|password|passwd|secret)"
+_SECRET_FLAG = re.compile(rf"(?i)^--?{_SECRET_WORD}$")
+_SECRET_ASSIGN = re.compile(rf"(?i)^({_SECRET_WORD})=(.*)$")
+
+
+def redact_credentials(text: str) -> str:
+    """``text`` with ``user:password@`` removed from every URL in it."""
+    return _URL_USERINFO.sub(r"\1", text)
+
+
+def redact_command(argv: list[str] | str) -> str:
+    """A command line safe to store: URL credentials dropped, secret-looking values blanked.
+
+    Values of flags like ``--api-key X`` / ``--token=X`` and ``KEY=VALUE`` words whose key
+    names a secret (``api_key=...``; ``api_key_env=NAME`` only names a variable and stays).
+    """
+    words = argv.split(" ") if isinstance(argv, str) else list(argv)
+    out: list[str] = []
+    hide_next = False
+    for word in words:
+        if hide_next:
+            out.append("***")
+            hide_next = False
+            continue
+        flag, eq, _ = word.partition("=")
+        if _SECRET_FLAG.match(flag):
+            if eq:
+                out.append(f"{flag}=***")
+            else:
+                out.append(word)
+                hide_next = True
+            continue
+        m = _SECRET_ASSIGN.match(word)
+        if m:
+            out.append(f"{m.group(1)}=***")
+            continue
+        out.append(redact_credentials(word))
+    return " ".join(out)

@@ -27,6 +27,8 @@ from workbench.models import ModelSpec, load_model, resolve_model, sha256_file
 from workbench.parsing import parse_answer
 from workbench.store import AnswerRecord, ResultStore
 
+DEFAULT_DTYPE = "float32"
+
 
 @dataclass
 class ModelRunStats:
@@ -53,19 +55,48 @@ class ProbeResult:
                              for s in self.stats])
 
 
-def model_fingerprint(spec: ModelSpec) -> str:
-    """Identity of the weights, known before loading (so cached runs never load the model)."""
-    if spec.source == "gguf":
-        return "sha256:" + _cached_file_hash(Path(spec.location))
-    if spec.source == "dir":
-        from workbench.backends.transformers_backend import _dir_hash
-
-        return "dir-sha256:" + _dir_hash(Path(spec.location))
+def model_fingerprint(spec: ModelSpec, options: dict | None = None) -> str:
+    """Identity of the weights and the numerics, known before loading (so cached runs never
+    load the model). A non-default ``dtype`` is part of it: bfloat16 answers are other numbers
+    than float32 ones and must not be served from the float32 cache."""
     if spec.source == "openai":
         from workbench.backends.openai_backend import _public_url
 
         return f"openai:{spec.server_model}@{_public_url(spec.location)}"
-    return f"hub:{spec.location}"
+    if spec.source == "gguf":
+        base = "sha256:" + _cached_file_hash(Path(spec.location))
+    elif spec.source == "dir":
+        from workbench.backends.transformers_backend import _dir_hash
+
+        base = "dir-sha256:" + _dir_hash(Path(spec.location))
+    else:
+        base = f"hub:{spec.location}"
+    dtype = (options or {}).get("dtype") or DEFAULT_DTYPE
+    return base if dtype == DEFAULT_DTYPE else f"{base};dtype={dtype}"
+
+
+def model_key(spec: ModelSpec, options: dict | None = None) -> str:
+    """The name answers are stored under: a non-default dtype is another model to compare."""
+    dtype = (options or {}).get("dtype") or DEFAULT_DTYPE
+    if spec.source == "openai" or dtype == DEFAULT_DTYPE:
+        return spec.key
+    return f"{spec.key}-{dtype}"
+
+
+def _check_one_model_per_name(store: ResultStore, key: str, fingerprint: str) -> None:
+    """Refuse to store a second set of weights under a name the store already uses.
+
+    Two checkpoints both called ``final``, one name on two servers, or a directory retrained
+    in place would otherwise be pooled as one model in every table and test.
+    """
+    others = sorted(store.fingerprints_for(key) - {fingerprint})
+    if others:
+        raise WorkbenchError(
+            f"results in '{store.directory}' already hold answers of another model named "
+            f"'{key}' ({others[0][:40]}, now {fingerprint[:40]}): the weights or server "
+            "changed. Use another --out, or name this one differently (e.g. "
+            f"--model new-name={key})"
+        )
 
 
 _HASHES: dict[tuple[str, float, int], str] = {}
@@ -116,8 +147,9 @@ def run_probe(
             fingerprint = info.file_hash or f"{info.backend}:{info.model_id}"
         else:
             spec = resolve_model(name)
-            key = spec.key
-            fingerprint = model_fingerprint(spec)
+            key = model_key(spec, backend_options)
+            fingerprint = model_fingerprint(spec, backend_options)
+        _check_one_model_per_name(store, key, fingerprint)
         stats = ModelRunStats(key)
         backend = provided
         bar = tqdm(total=per_model, desc=f"{key}", unit="req", disable=not progress,
@@ -185,6 +217,7 @@ def answer_requests(backend: Backend, requests: Sequence[ProbeRequest],
             "seed": req.seed, "template_version": req.template_version,
             "prompt": _messages_json(req), "assistant_prefix": req.rendered.assistant_prefix,
             "package_version": __version__, "created_at": now, "elapsed_ms": elapsed,
+            "given": req.given,
         }
         r = req.rendered
         if mode == "logprob":

@@ -85,6 +85,24 @@ class RenderedItem:
     assistant_prefix: str
 
 
+def render_follow_up(first: RenderedItem, first_code: int, follow: RenderedItem
+                     ) -> RenderedItem:
+    """One conversation: the earlier question, its answer ``first_code``, then the follow-up.
+
+    The earlier answer is written exactly as an answer is scored (the answer prefix, a space
+    and the option's key), so the model sees its "own" reply; ``follow`` must be rendered
+    without a persona (the persona's system message comes with ``first``).
+    """
+    if first_code not in first.codes:
+        raise WorkbenchError(f"code {first_code} is not an option of the earlier question")
+    if any(m.role == "system" for m in follow.messages):
+        raise ValueError("render the follow-up without persona_text")
+    key = first.keys[first.codes.index(first_code)]
+    answer = Message("assistant", f"{first.assistant_prefix} {key}".strip())
+    return RenderedItem(first.messages + (answer,) + follow.messages, follow.keys, follow.codes,
+                        follow.labels, follow.assistant_prefix)
+
+
 def render_item(
     template: PromptTemplate,
     instrument: Instrument,

@@ -25,9 +25,10 @@ import duckdb
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.models import redact_command, redact_credentials
 
 DB_NAME = "results.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: requests.given (follow-up items)
 
 FACTORS = ["model", "instrument", "item_id", "persona", "language", "order", "paraphrase",
            "answer_format", "instruction", "mode", "repeat"]
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS requests (
     instruction VARCHAR, mode VARCHAR, "repeat" INTEGER, temperature DOUBLE, seed BIGINT,
     template_version VARCHAR, prompt JSON, assistant_prefix VARCHAR, generated_text VARCHAR,
     answer_code INTEGER, answer_position INTEGER, status VARCHAR, parse_method VARCHAR,
-    package_version VARCHAR, created_at TIMESTAMP, elapsed_ms DOUBLE);
+    package_version VARCHAR, created_at TIMESTAMP, elapsed_ms DOUBLE, given VARCHAR);
 CREATE TABLE IF NOT EXISTS options (
     request_id VARCHAR, code INTEGER, position INTEGER, key VARCHAR, label VARCHAR,
     logprob DOUBLE, prob DOUBLE, n_tokens INTEGER, PRIMARY KEY (request_id, code));
@@ -89,50 +90,93 @@ class ResultStore:
                     "--out or fix its permissions"
                 )
             with self.connect() as con:
+                tables = _tables(con)
+                if tables and "meta" not in tables:  # someone else's DuckDB file: leave it be
+                    raise WorkbenchError(_not_a_store_message(self.path, "no table 'meta'"))
                 con.execute(_SCHEMA)
-                con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                problem = _schema_problem(con)
+                if problem:
+                    raise WorkbenchError(_not_a_store_message(self.path, problem))
+                # stores written before follow-up items existed (schema 1) gain the column
+                con.execute("ALTER TABLE requests ADD COLUMN IF NOT EXISTS given VARCHAR")
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
                             [str(SCHEMA_VERSION)])
 
     # ------------------------------------------------------------------ connections
     @contextlib.contextmanager
     def connect(self, read_only: bool | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection; waits (up to lock_timeout) while another process writes."""
+        """A short-lived connection; waits (up to lock_timeout) while another process writes.
+
+        DuckDB errors that mean a broken or foreign file (corruption, missing tables) become
+        :class:`WorkbenchError` naming the fix; ``InterruptException`` (Ctrl-C during a query)
+        and errors that are bugs pass through unchanged.
+        """
         ro = self.read_only if read_only is None else read_only
+        con = self._open(ro)
+        try:
+            with _translate_errors(self.path, con):
+                yield con
+        finally:
+            con.close()
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.05
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=ro)
-                break
-            except duckdb.IOException as exc:
-                text = str(exc)
-                if "lock" in text.lower() and time.monotonic() < deadline:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.InterruptException:
+                raise
+            except duckdb.Error as exc:
+                busy = _busy_kind(exc)
+                if busy is None:
+                    raise WorkbenchError(_open_failure_message(self.path, exc)) from exc
+                if time.monotonic() < deadline:
                     time.sleep(delay)
                     delay = min(delay * 2, 1.0)
                     continue
-                if "lock" in text.lower():
+                if busy == "process":
                     raise WorkbenchError(
                         f"results database '{self.path}' is in use by another process and "
                         f"stayed locked for {self.lock_timeout:.0f}s: wait for that run to "
                         "finish, or use another --out"
                     ) from exc
-                raise WorkbenchError(_corrupt_message(self.path, exc)) from exc
-            except duckdb.Error as exc:
-                raise WorkbenchError(_corrupt_message(self.path, exc)) from exc
-        try:
-            yield con
-        finally:
-            con.close()
+                raise WorkbenchError(
+                    f"results database '{self.path}' stayed open in this process in the other "
+                    f"mode ({'read-write' if read_only else 'read-only'}) for "
+                    f"{self.lock_timeout:.0f}s: read and write through one ResultStore, or "
+                    "close the other connection first"
+                ) from exc
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[StoreSnapshot]:
+        """One connection and one transaction for several reads: a consistent view.
+
+        Separate calls to :meth:`distributions`, :meth:`answers`, :meth:`query` ... each open
+        their own connection, so a writer committing between them can make them disagree.
+        Inside ``with store.snapshot() as snap:`` the same methods on ``snap`` all read the
+        state of one moment (other processes cannot write while it is open: keep it short).
+        """
+        with self.connect() as con:
+            con.begin()
+            try:
+                yield StoreSnapshot(self, con)
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    con.rollback()
 
     # ------------------------------------------------------------------ writing
     def start_run(self, design: dict, command: str = "") -> str:
         from workbench import __version__
 
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}"
+        # Never store credentials: user:password@ in server URLs, --api-key style values.
+        design_json = json.dumps(_redact_strings(design), default=lambda v: redact_credentials(
+            str(v)))
         with self.connect() as con:
             con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?)",
-                        [run_id, datetime.now(UTC).replace(tzinfo=None),
-                         json.dumps(design, default=str), __version__, command])
+                        [run_id, datetime.now(UTC).replace(tzinfo=None), design_json,
+                         __version__, redact_command(command) if command else command])
         return run_id
 
     def existing(self, request_ids: Sequence[str]) -> set[str]:
@@ -178,7 +222,9 @@ class ResultStore:
 
     # ------------------------------------------------------------------ reading
     def query(self, sql: str, params: Sequence | None = None) -> pd.DataFrame:
-        with self.connect(read_only=True) as con:
+        # The store's own mode: DuckDB refuses a read-only and a read-write connection to one
+        # file in one process, so a writer's reads (and snapshots) must use its mode too.
+        with self.connect() as con:
             return con.execute(sql, params or []).df()
 
     def _where(self, filters: dict | None) -> tuple[str, list]:
@@ -186,7 +232,7 @@ class ResultStore:
             return "", []
         clauses, params = [], []
         for col, value in filters.items():
-            if col not in FACTORS + ["run_id", "status", "model_fingerprint"]:
+            if col not in FACTORS + ["run_id", "status", "model_fingerprint", "given"]:
                 raise WorkbenchError(f"cannot filter on '{col}': use one of {FACTORS}")
             values = value if isinstance(value, list | tuple | set) else [value]
             clauses.append(f'r."{col}" IN ({", ".join("?" for _ in values)})')
@@ -198,33 +244,83 @@ class ResultStore:
         where, params = self._where(filters)
         return self.query(f"SELECT * FROM requests r {where} ORDER BY request_id", params)
 
-    def distributions(self, **filters: object) -> pd.DataFrame:
+    def _given_column(self) -> str:
+        """``r.given``, or an empty one for a store from before follow-ups (read-only)."""
+        cols = self.query("SELECT column_name FROM information_schema.columns "
+                          "WHERE table_name = 'requests'")["column_name"]
+        return "COALESCE(r.given, '') AS given" if "given" in set(cols) else "'' AS given"
+
+    def _with_earlier_items(self, frame: pd.DataFrame, filters: dict, fetch) -> pd.DataFrame:
+        """Add the earlier items a filtered follow-up needs (Q154 when only Q155 was asked)."""
+        if "item_id" not in filters or frame.empty:
+            return frame
+        wanted = frame.loc[frame["given"] != "", "given"].str.partition("=")[0].unique()
+        missing = [i for i in wanted if i not in set(frame["item_id"])]
+        if not missing:
+            return frame
+        extra = fetch({**filters, "item_id": missing})
+        return pd.concat([frame, extra], ignore_index=True)
+
+    def distributions(self, followups: str = "combined", **filters: object) -> pd.DataFrame:
         """Tidy answer distributions: one row per request x option (canonical ``code``).
 
         Generated answers become one-hot distributions on the parsed code (unparseable ones
-        are left out here and kept in :meth:`answers` with their status).
+        are left out here and kept in :meth:`answers` with their status). Follow-up items
+        (asked once per earlier answer) come ``combined`` into one distribution per cell, as
+        :mod:`workbench.followups` explains; ``followups="asked"`` gives the stored rows.
         """
-        where, params = self._where(filters)
-        factor_cols = ", ".join(f'r."{c}"' for c in FACTORS)
-        sql = f"""
-            SELECT r.request_id, {factor_cols}, o.code, o.position, o.key, o.label,
-                   o.logprob, o.prob
-            FROM requests r JOIN options o USING (request_id) {where}
-            ORDER BY r.request_id, o.code"""
-        return self.query(sql, params)
+        from workbench.followups import marginalize_followup_distributions
 
-    def answers(self, **filters: object) -> pd.DataFrame:
-        """One row per request: expected code, argmax code, parsed answer and status."""
-        where, params = self._where(filters)
-        factor_cols = ", ".join(f'r."{c}"' for c in FACTORS)
-        sql = f"""
-            SELECT r.request_id, {factor_cols},
-                   SUM(o.code * o.prob) / NULLIF(SUM(o.prob), 0) AS expected,
-                   arg_max(o.code, o.prob) AS argmax_code,
-                   r.answer_code, r.status, r.generated_text
-            FROM requests r LEFT JOIN options o USING (request_id) {where}
-            GROUP BY ALL ORDER BY r.request_id"""
-        return self.query(sql, params)
+        _check_followups(followups)
+        given = self._given_column()
+
+        def fetch(flt: dict) -> pd.DataFrame:
+            where, params = self._where(flt)
+            factor_cols = ", ".join(f'r."{c}"' for c in FACTORS)
+            return self.query(f"""
+                SELECT r.request_id, {factor_cols}, {given}, o.code, o.position, o.key,
+                       o.label, o.logprob, o.prob
+                FROM requests r JOIN options o USING (request_id) {where}
+                ORDER BY r.request_id, o.code""", params)
+
+        raw = fetch(filters)
+        if followups == "asked" or not raw["given"].ne("").any():
+            return raw
+        items = set(raw["item_id"])
+        combined = marginalize_followup_distributions(
+            self._with_earlier_items(raw, filters, fetch))
+        return combined[combined["item_id"].isin(items)].reset_index(drop=True)
+
+    def answers(self, followups: str = "combined", **filters: object) -> pd.DataFrame:
+        """One row per request: expected code, argmax code, parsed answer and status.
+
+        Follow-up items come ``combined`` (one row per cell, consistent with
+        :meth:`distributions`) unless ``followups="asked"``.
+        """
+        from workbench.followups import marginalize_followup_answers
+
+        _check_followups(followups)
+        given = self._given_column()
+
+        def fetch(flt: dict) -> pd.DataFrame:
+            where, params = self._where(flt)
+            factor_cols = ", ".join(f'r."{c}"' for c in FACTORS)
+            return self.query(f"""
+                SELECT r.request_id, {factor_cols}, {given},
+                       SUM(o.code * o.prob) / NULLIF(SUM(o.prob), 0) AS expected,
+                       arg_max(o.code, o.prob) AS argmax_code,
+                       r.answer_code, r.status, r.generated_text
+                FROM requests r LEFT JOIN options o USING (request_id) {where}
+                GROUP BY ALL ORDER BY r.request_id""", params)
+
+        raw = fetch(filters)
+        if followups == "asked" or not raw["given"].ne("").any():
+            return raw
+        items = set(raw["item_id"])
+        combined = marginalize_followup_answers(
+            self._with_earlier_items(raw, filters, fetch),
+            self.distributions(**filters))
+        return combined[combined["item_id"].isin(items)].reset_index(drop=True)
 
     def provenance(self) -> pd.DataFrame:
         """Per model: what produced the numbers (ids, hashes, backend, versions, counts)."""
@@ -238,28 +334,193 @@ class ResultStore:
     def count(self) -> int:
         return int(self.query("SELECT COUNT(*) AS n FROM requests")["n"].iloc[0])
 
+    def fingerprints_for(self, model: str) -> set[str]:
+        """Weights fingerprints stored under the model name ``model`` (empty if none).
+
+        More than one means different weights share a name and must not be pooled.
+        """
+        rows = self.query("SELECT DISTINCT model_fingerprint AS f FROM requests WHERE model = ?",
+                          [model])
+        return {f for f in rows["f"] if isinstance(f, str)}
+
     def export(self, out: str | Path, fmt: str = "parquet") -> list[Path]:
         """Write requests and options tables to Parquet or CSV files next to each other."""
         if fmt not in ("parquet", "csv"):
             raise WorkbenchError(f"unknown export format '{fmt}': use parquet or csv")
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkbenchError(f"cannot create export folder '{out}' ({exc.strerror}): "
+                                 "choose a writable --to") from exc
         written = []
-        with self.connect(read_only=True) as con:
+        with self.connect() as con:
             for table in ("requests", "options"):
                 target = out / f"{table}.{fmt}"
                 opt = "(FORMAT PARQUET)" if fmt == "parquet" else "(HEADER, DELIMITER ',')"
-                con.execute(f"COPY {table} TO '{_sql_path(target)}' {opt}")
+                try:
+                    con.execute(f"COPY {table} TO '{_sql_path(target)}' {opt}")
+                except duckdb.IOException as exc:
+                    first = (str(exc).splitlines() or [""])[0][:200]
+                    raise WorkbenchError(f"cannot write '{target}' ({first}): choose a "
+                                         "writable --to with free space") from exc
                 written.append(target)
         return written
+
+
+def _check_followups(value: str) -> None:
+    if value not in ("combined", "asked"):
+        raise WorkbenchError(f"followups must be 'combined' or 'asked', got {value!r}")
 
 
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
+class StoreSnapshot(ResultStore):
+    """A :class:`ResultStore` whose reads all go through one connection and transaction.
+
+    Made by :meth:`ResultStore.snapshot`; every read method (``query``, ``requests``,
+    ``distributions``, ``answers``, ``provenance``, ``count``, ``fingerprints_for``,
+    ``export``) sees the same state. It cannot write.
+    """
+
+    def __init__(self, store: ResultStore, con: duckdb.DuckDBPyConnection) -> None:
+        # No ResultStore.__init__: the store exists and this object only reads it.
+        self.directory, self.path = store.directory, store.path
+        self.lock_timeout, self.read_only = store.lock_timeout, True
+        self._con = con
+
+    @contextlib.contextmanager
+    def connect(self, read_only: bool | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        with _translate_errors(self.path, self._con):
+            yield self._con
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[StoreSnapshot]:
+        yield self
+
+    def query(self, sql: str, params: Sequence | None = None) -> pd.DataFrame:
+        with self.connect() as con:
+            return con.execute(sql, params or []).df()
+
+    def start_run(self, design: dict, command: str = "") -> str:
+        raise WorkbenchError("a store snapshot is read-only: write through the ResultStore")
+
+    def write(self, records: Sequence[AnswerRecord]) -> int:
+        raise WorkbenchError("a store snapshot is read-only: write through the ResultStore")
+
+
+# ---------------------------------------------------------------------- errors
+# DuckDB's wording when another process holds the file (duckdb 1.x/2.x): 'IO Error: Could not
+# set lock on file "...": Conflicting lock is held in ... (PID ...)'. Match these phrases, not
+# "lock": the word is in "block" (corruption errors) and in paths like /data/blocks/.
+_LOCK_PHRASES = ("could not set lock on file", "conflicting lock is held")
+# Same file already open in this process with the other read_only setting.
+_SAME_PROCESS_PHRASE = "different configuration than existing connections"
+_CORRUPT_PHRASES = ("corrupt database file", "not a valid duckdb database file",
+                    "could not read enough bytes", "checksum", "invalid database",
+                    "failed to deserialize")
+# Tables and columns every workbench store has had since schema version 1 (fixed on purpose:
+# columns added later are created by __init__ on older stores).
+_REQUIRED = {
+    "meta": {"key", "value"},
+    "runs": {"run_id", "started_at", "design", "package_version", "command"},
+    "requests": {"request_id", "run_id", "model", "model_id", "model_fingerprint", "backend",
+                 "instrument", "item_id", "persona", "language", "order", "paraphrase",
+                 "answer_format", "instruction", "mode", "repeat", "status", "prompt"},
+    "options": {"request_id", "code", "position", "key", "label", "logprob", "prob"},
+}
+
+
+def _busy_kind(exc: Exception) -> str | None:
+    text = str(exc).lower()
+    if isinstance(exc, duckdb.IOException) and any(p in text for p in _LOCK_PHRASES):
+        return "process"
+    if _SAME_PROCESS_PHRASE in text:
+        return "this process"
+    return None
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute("SELECT table_name FROM information_schema.tables "
+                       "WHERE table_schema = 'main'").fetchall()
+    return {r[0] for r in rows}
+
+
+def _schema_problem(con: duckdb.DuckDBPyConnection) -> str | None:
+    """What makes this DuckDB file not a workbench store (None when it is one)."""
+    rows = con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                       "WHERE table_schema = 'main'").fetchall()
+    columns: dict[str, set[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, set()).add(column)
+    for table, needed in _REQUIRED.items():
+        if table not in columns:
+            return f"no table '{table}'"
+        lacking = sorted(needed - columns[table])
+        if lacking:
+            return f"table '{table}' lacks column(s) {', '.join(lacking)}"
+    return None
+
+
+@contextlib.contextmanager
+def _translate_errors(path: Path, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB errors raised while querying a broken or foreign file -> WorkbenchError."""
+    try:
+        yield
+    except duckdb.InterruptException:
+        raise  # Ctrl-C during a query: the CLI prints the resume message
+    except (duckdb.CatalogException, duckdb.BinderException) as exc:
+        try:
+            problem = _schema_problem(con)
+        except duckdb.Error:
+            problem = None
+        if problem is None:
+            raise  # our tables are there: a bug in a query, keep the traceback
+        raise WorkbenchError(_not_a_store_message(path, problem)) from exc
+    except duckdb.Error as exc:
+        text = str(exc).lower()
+        if any(p in text for p in _CORRUPT_PHRASES):
+            raise WorkbenchError(_corrupt_message(path, exc)) from exc
+        if isinstance(exc, duckdb.IOException):
+            first = (str(exc).splitlines() or [""])[0][:200]
+            raise WorkbenchError(
+                f"results database '{path}' could not be read or written ({first}): check "
+                "free disk space and permissions, then rerun (committed answers are kept)"
+            ) from exc
+        raise
+
+
+def _redact_strings(value: object) -> object:
+    """Every string in a JSON-like structure with URL credentials removed."""
+    if isinstance(value, str):
+        return redact_credentials(value)
+    if isinstance(value, dict):
+        return {redact_credentials(str(k)): _redact_strings(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_redact_strings(v) for v in value]
+    return value
+
+
+def _open_failure_message(path: Path, exc: Exception) -> str:
+    text = str(exc)
+    if "permission denied" in text.lower():
+        first = text.splitlines()[0][:200]
+        return (f"results database '{path}' cannot be opened ({first}): fix the file's "
+                "permissions or use another --out")
+    return _corrupt_message(path, exc)
+
+
+def _not_a_store_message(path: Path, problem: str) -> str:
+    return (
+        f"'{path}' is a DuckDB file but not a workbench result store ({problem}): point "
+        "--out/--results at a folder written by `workbench probe`, or move the file aside"
+    )
+
+
 def _corrupt_message(path: Path, exc: Exception) -> str:
-    first = str(exc).splitlines()[0][:200]
+    first = (str(exc).splitlines() or [""])[0][:200]
     return (
         f"results database '{path}' cannot be opened ({first}): it may be corrupted or not a "
         "DuckDB file. Move it aside (answers in it are not lost) and rerun to start a new store"

@@ -21,7 +21,11 @@ from tests.backends.fake_openai_server import (
     tokenize,
 )
 from workbench.backends.base import GenerateRequest, Message, ScoreRequest
-from workbench.backends.openai_backend import ServerGarbageError, ServerOptionScores
+from workbench.backends.openai_backend import (
+    ServerError,
+    ServerGarbageError,
+    ServerOptionScores,
+)
 from workbench.design import Design
 from workbench.errors import WorkbenchError
 from workbench.models import load_model
@@ -109,6 +113,55 @@ def test_a_leading_space_token_is_followed_once(method):
     assert scores.logprobs[1] == pytest.approx(-0.9 - 2.5)
     assert scores.truncated == (False, False, True)
     assert scores.logprobs[2] == pytest.approx(_lse(-3.0, -0.9 - 4.0))
+
+
+@pytest.mark.parametrize("method", ["chat_top_logprobs", "completions_top_logprobs"])
+def test_a_key_that_begins_a_longer_key_is_split_by_one_continuation(method):
+    """Keys 1..10 with digit-split tokens: P("10") = P(" 1") P("0" | " 1"), "1" keeps the rest."""
+    def digits(context: str) -> dict[str, float]:
+        if context.endswith("Answer: 1"):
+            return {"0": math.log(0.4), "\n": math.log(0.6)}
+        if context.endswith("Answer:"):
+            return {" 1": math.log(0.5), " 2": math.log(0.3), " 3": math.log(0.2)}
+        return {"\n": 0.0}
+
+    options = (" 1", " 2", " 3", " 10")
+    with FakeOpenAIServer(owned_by="llamacpp", next_logprobs=digits) as server:
+        b = backend(server, logprob_method=method)
+        (scores,) = b.score_options([ScoreRequest((Q1,), options, "Answer:")])
+        (plain,) = b.score_options([ScoreRequest((Q1,), options, "Answer:", exclusive=False)])
+    got = [math.exp(v) for v in scores.logprobs]
+    assert got == pytest.approx([0.5 * 0.6, 0.3, 0.2, 0.5 * 0.4])
+    assert scores.truncated == (False,) * 4 and scores.n_tokens == (1,) * 4
+    # not exclusive: plain first-token scores, "10" outside the top-k gets the floor
+    assert math.exp(plain.logprobs[0]) == pytest.approx(0.5) and plain.truncated[3]
+
+
+def test_a_key_that_begins_a_longer_key_is_marked_where_replies_cannot_be_continued(caplog):
+    table = {" 1": math.log(0.5), " 2": math.log(0.5)}
+    with FakeOpenAIServer(owned_by="someone", next_logprobs=_table(table)) as s:
+        b = backend(s, logprob_method="chat_top_logprobs")
+        with caplog.at_level(logging.WARNING):
+            (scores,) = b.score_options([ScoreRequest((Q1,), (" 1", " 2", " 10"), "Answer:")])
+    assert scores.n_tokens == (0, 1, 0)  # " 1" approximate, " 10" not in the top-k
+    assert "keep the longer keys' mass" in caplog.text
+
+
+def test_echo_scores_are_exclusive_at_the_token_level():
+    """The fake tokenizer keeps " 10" as one token: no prefix relation, nothing subtracted."""
+    options = (" 1", " 2", " 10")
+    with FakeOpenAIServer(echo=True) as server:
+        b = backend(server, logprob_method="completions_echo")
+        (excl,) = b.score_options([ScoreRequest((Q1,), options, "Answer:")])
+        (plain,) = b.score_options([ScoreRequest((Q1,), options, "Answer:", exclusive=False)])
+    assert excl.logprobs == plain.logprobs
+
+
+def test_url_credentials_and_an_api_key_together_are_refused(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with pytest.raises(WorkbenchError, match="only one Authorization header"):
+        load_model("openai:m@http://user:pw@127.0.0.1:9/v1")
+    assert load_model("openai:m@http://user:pw@127.0.0.1:9/v1", api_key_env=None)
 
 
 def test_prefix_goes_into_user_turn_where_prefill_is_unknown_and_vllm_gets_its_flag():
@@ -308,6 +361,26 @@ def test_one_failure_stops_the_whole_batch_quickly():
         with pytest.raises(WorkbenchError, match="400"):
             b.generate([GenerateRequest((Message("user", f"q{i}"),), 4) for i in range(8)])
         assert time.monotonic() - t0 < 3.0
+
+
+def test_an_error_inside_a_200_answer_moves_auto_detection_on():
+    """HTTP 200 with {"error": ...} is a refused method, not a server that is down."""
+    with FakeOpenAIServer(echo=True) as server:
+        server.script.append((200, {}, _error("echo is not supported here")))
+        b = backend(server)
+        assert b.logprob_method == "chat_top_logprobs"
+        assert any(n.startswith("completions_echo") and "echo is not supported here" in n
+                   for n in b.probe_notes), b.probe_notes
+        (scores,) = b.score_options([ScoreRequest((Q1,), (" 1", " 2"), "Answer:")])
+        assert len(scores.logprobs) == 2
+    # an error body naming a status the user must fix (a bad key) still stops at once
+    with FakeOpenAIServer() as server:
+        server.script.append((200, {}, {"error": {"message": "invalid key", "code": 401}}))
+        b = backend(server)
+        with pytest.raises(ServerError, match="invalid key") as info:
+            _ = b.logprob_method
+        assert info.value.status == 401
+        assert server.count() == 1
 
 
 # --------------------------------------------------------------------- generation, options

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -45,13 +46,30 @@ def _requests():
 @pytest.mark.parametrize("which", ["tiny_backend", "tiny_plain_backend"])
 def test_fast_and_slow_paths_equal_naive_forward(which, request):
     backend = request.getfixturevalue(which)
-    reqs = _requests()
+    reqs = [dataclasses.replace(r, exclusive=False) for r in _requests()]
     got = backend.score_options(reqs)
     assert len(got) == len(reqs)
     for req, scores in zip(reqs, got, strict=True):
         assert len(scores.logprobs) == len(req.options)
         for option, value in zip(req.options, scores.logprobs, strict=True):
             assert value == pytest.approx(naive_logprob(backend, req, option), abs=1e-4)
+
+
+@pytest.mark.parametrize("which", ["tiny_backend", "tiny_plain_backend"])
+def test_exclusive_scores_take_longer_options_out_of_their_prefix(which, request):
+    """" 1" as a complete answer is P(" 1") - P(" 10") when " 10" is " 1" followed by "0"."""
+    backend = request.getfixturevalue(which)
+    req = _requests()[1]
+    tokens = backend._encode(req).conts
+    assert tokens[9][: len(tokens[0])] == tokens[0], "the tokenizer should split ' 10'"
+    got = backend.score_options([req])[0].logprobs
+    naive = {o: math.exp(naive_logprob(backend, req, o)) for o in req.options}
+    assert math.exp(got[0]) == pytest.approx(naive[" 1"] - naive[" 10"], abs=1e-6)
+    assert math.exp(got[0]) < naive[" 1"]
+    for option, value in zip(req.options[1:], got[1:], strict=True):  # no longer option
+        assert value == pytest.approx(math.log(naive[option]), abs=1e-4)
+    # the ten exclusive answers are disjoint events: their mass cannot exceed 1
+    assert sum(math.exp(v) for v in got) <= 1 + 1e-6
 
 
 def test_fast_path_is_used_for_single_token_options(tiny_backend):

@@ -7,6 +7,7 @@ prompt (closed-form answer distributions), and generate text. Everything above t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -24,11 +25,18 @@ class ScoreRequest:
 
     The continuation starts the assistant's reply (after the chat template's generation
     prompt, followed by ``assistant_prefix`` if set).
+
+    ``exclusive`` (the default) asks for the probability that the reply *is* this option: when
+    one option's tokens begin another's (" 1" and " 10" on a 10-point scale, where the
+    tokenizer splits digits), P(" 1") also holds every reply that goes on to " 10"; an
+    exclusive score removes that mass (see :func:`exclusive_logprobs`). ``exclusive=False``
+    gives plain continuation log-probs, as lm-evaluation-harness's ``loglikelihood`` does.
     """
 
     messages: tuple[Message, ...]
     options: tuple[str, ...]
     assistant_prefix: str = ""
+    exclusive: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,46 @@ class OptionScores:
 
     logprobs: tuple[float, ...]
     n_tokens: tuple[int, ...]
+
+
+# Smallest share of an option's mass kept when longer options take (numerically) all of it.
+_EXCLUSIVE_FLOOR = 1e-12
+
+
+def exclusive_logprobs(tokens: Sequence[Sequence[object]],
+                       logprobs: Sequence[float]) -> tuple[float, ...]:
+    """Log-probs of each option as a *complete* answer, given every option's token sequence.
+
+    Why: with keys "1".."10" and a tokenizer that splits digits, the reply " 10" starts with
+    the tokens of " 1", so P(" 1") counts " 10" too and code 10 could never beat code 1. The
+    reply is option ``a`` and not a longer option when it does not continue into any option
+    whose tokens strictly extend ``a``'s. The events "continues into b" for the shortest such
+    extensions b are disjoint, so
+
+        P_exclusive(a) = P(a) - sum of P(b) over the minimal strict extensions b of a.
+
+    Options with no extension keep their log-prob unchanged (the usual case: single digits).
+
+    >>> import math
+    >>> lp = exclusive_logprobs([[1], [1, 0], [2]], [math.log(0.5), math.log(0.2), math.log(0.3)])
+    >>> [round(math.exp(v), 6) for v in lp]
+    [0.3, 0.2, 0.3]
+    """
+    seqs = [tuple(t) for t in tokens]
+    if len(seqs) != len(logprobs):
+        raise ValueError("one token sequence per option is needed")
+    out = list(map(float, logprobs))
+    for a, head in enumerate(seqs):
+        longer = [b for b, seq in enumerate(seqs)
+                  if len(seq) > len(head) and seq[: len(head)] == head]
+        minimal = [b for b in longer
+                   if not any(c != b and len(seqs[c]) < len(seqs[b])
+                              and seqs[b][: len(seqs[c])] == seqs[c] for c in longer)]
+        if not minimal:
+            continue
+        taken = sum(math.exp(logprobs[b] - logprobs[a]) for b in minimal)
+        out[a] = logprobs[a] + math.log(max(1.0 - taken, _EXCLUSIVE_FLOOR))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

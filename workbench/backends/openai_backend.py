@@ -17,7 +17,11 @@ Option log-probs (``logprob_method``):
   P(" ") * P("1" | " "). An APPROXIMATION:
   options outside the top-k get a floor log-prob (the smallest value the server returned, an
   upper bound for what it left out), are marked ``truncated`` and stored with ``n_tokens = 0``;
-  a multi-token option scores only its first token.
+  a multi-token option scores only its first token. When one key begins another ("1" and "10"
+  on a 10-point scale) and the reply can be continued, one more request continues it by the
+  shorter key, so that P("10") = P("1") * P("0" | "1") and "1" keeps only P("1") - P("10")
+  (exclusive scoring, as in the transformers backend); where it cannot be continued, the
+  shorter key keeps the mass of both and is marked approximate (``n_tokens = 0``).
 - ``completions_top_logprobs``: the same on ``/completions`` (raw text prompt).
 - ``none``: the server only generates; probing must use ``mode: generate``.
 - ``auto`` (default): probe the server once, on first need, in the order above.
@@ -55,6 +59,7 @@ from workbench.backends.base import (
     ModelInfo,
     OptionScores,
     ScoreRequest,
+    exclusive_logprobs,
 )
 from workbench.errors import WorkbenchError
 from workbench.models import ModelSpec
@@ -91,11 +96,17 @@ class ServerOptionScores(OptionScores):
 
 
 class ServerError(WorkbenchError):
-    """A request the server refused (``status`` is the HTTP status, 0 if none came back)."""
+    """A request the server refused (``status`` is the HTTP status, 0 if none came back).
 
-    def __init__(self, message: str, status: int = 0) -> None:
+    An error in the body of an HTTP 2xx answer (``{"error": ...}``) keeps that 2xx status, or
+    the error's own ``code`` when it is an HTTP status (400-599): the server is up and
+    answered, so auto-detection moves on to the next log-prob method.
+    """
+
+    def __init__(self, message: str, status: int = 0, detail: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.detail = detail
 
 
 class ServerGarbageError(WorkbenchError):
@@ -178,8 +189,16 @@ class OpenAIBackend:
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._templates: dict[tuple, str] = {}
+        self._warned_nested = False
         headers = {"Content-Type": "application/json"}
         key = os.environ.get(api_key_env, "") if api_key_env else ""
+        if key and urlsplit(self.base_url).username:
+            raise WorkbenchError(
+                f"server URL '{self.public_url}' holds credentials (sent as Basic auth) and "
+                f"${api_key_env} is set (sent as a Bearer token), but only one Authorization "
+                "header can be sent: drop the credentials from the URL, or stop reading the key "
+                "with --backend-option api_key_env=null"
+            )
         if key:
             headers["Authorization"] = f"Bearer {key}"
         self._redact = _redactor(key)
@@ -237,11 +256,15 @@ class OpenAIBackend:
         if method == "completions_echo":
             jobs = [(i, j) for i, r in enumerate(requests) for j in range(len(r.options))]
             values = self._map(lambda job: self._echo_option(requests[job[0]], job[1]), jobs)
-            found: dict[tuple[int, int], tuple[float, int]] = dict(zip(jobs, values, strict=True))
+            found: dict[tuple[int, int], tuple[float, list[str]]] = dict(
+                zip(jobs, values, strict=True))
             out: list[OptionScores] = []
             for i, r in enumerate(requests):
                 lps = tuple(found[(i, j)][0] for j in range(len(r.options)))
-                ns = tuple(found[(i, j)][1] for j in range(len(r.options)))
+                tokens = [found[(i, j)][1] for j in range(len(r.options))]
+                if r.exclusive:
+                    lps = exclusive_logprobs(tokens, lps)
+                ns = tuple(len(t) for t in tokens)
                 out.append(ServerOptionScores(lps, ns, tuple(False for _ in lps), method))
             return out
         return self._map(lambda r: self._score_top(r, method), list(requests))
@@ -306,7 +329,9 @@ class OpenAIBackend:
             kind = "unknown"
             try:
                 data = self._get_json("/models")
-                owners = {str(m.get("owned_by", "")).lower() for m in data.get("data", [])
+                entries = data.get("data")
+                owners = {str(m.get("owned_by", "")).lower()
+                          for m in (entries if isinstance(entries, list) else [])
                           if isinstance(m, dict)}
                 if "llamacpp" in owners:
                     kind = "llamacpp"
@@ -348,8 +373,9 @@ class OpenAIBackend:
         return prompt
 
     # ----------------------------------------------------------------- scoring
-    def _echo_option(self, request: ScoreRequest, j: int) -> tuple[float, int]:
-        """Summed log-prob of option j's tokens after the prompt, from an echoed completion."""
+    def _echo_option(self, request: ScoreRequest, j: int) -> tuple[float, list[str]]:
+        """Summed log-prob of option j's tokens after the prompt, and those tokens, from an
+        echoed completion."""
         context = self.render_text(request.messages, request.assistant_prefix)
         # As in the transformers backend: trailing spaces belong to the continuation.
         stripped = context.rstrip(" ")
@@ -359,7 +385,7 @@ class OpenAIBackend:
                    "max_tokens": 1, "temperature": 0}
         data = self._post("/completions", payload)
         try:
-            return _echo_logprob(data, prompt, len(cont))
+            return _echo_tail(data, prompt, len(cont))
         except _Garbage as exc:
             raise self._garbage("/completions", str(exc), echo=True) from exc
 
@@ -384,6 +410,9 @@ class OpenAIBackend:
                 found.setdefault(i, []).append(ws_lp + lp)
             if top2:
                 floors.append(ws_lp + min(lp for _, lp in top2))
+        unsplit: set[int] = set()
+        if request.exclusive:
+            unsplit = self._split_nested_keys(request, method, keys, found, extendable, lead)
         if self.floor_logprob is not None:
             floor = self.floor_logprob
         elif floors:
@@ -394,13 +423,47 @@ class OpenAIBackend:
         for i in range(len(keys)):
             if i in found:
                 lps.append(_logsumexp(found[i]))
-                ns.append(1)
+                ns.append(0 if i in unsplit else 1)
                 cut.append(False)
             else:
                 lps.append(floor)
                 ns.append(0)
                 cut.append(True)
         return ServerOptionScores(tuple(lps), tuple(ns), tuple(cut), method)
+
+    def _split_nested_keys(self, request: ScoreRequest, method: str, keys: list[str],
+                           found: dict[int, list[float]], extendable: bool, lead: str
+                           ) -> set[int]:
+        """Separate a key's own mass from longer keys it begins ("1" from "10"), in place.
+
+        The first token's top-k credits "1" with every reply starting "1", " 10" included
+        (unless the tokenizer has a token "10" of its own, which then matched exactly). One
+        more request continues the reply by the key and reads how likely each longer key's
+        rest is. Returns the keys left unsplit because the reply cannot be continued.
+        """
+        unsplit: set[int] = set()
+        for i, key in enumerate(keys):
+            longer = [j for j, other in enumerate(keys)
+                      if other != key and other.startswith(key) and j not in found]
+            if not longer or i not in found:
+                continue
+            if not extendable:
+                unsplit.add(i)
+                continue
+            own = _logsumexp(found[i])
+            top = self._top(request.messages, request.assistant_prefix + lead + key, method)
+            taken = 0.0
+            for t, lp in _match(top, [keys[j][len(key):] for j in longer]):
+                found.setdefault(longer[t], []).append(own + lp)
+                taken += math.exp(lp)
+            found[i] = [own + math.log(max(1.0 - taken, 1e-12))]
+        if unsplit and not self._warned_nested:
+            self._warned_nested = True
+            log.warning("server %s cannot continue a reply (prefill %s): keys that begin "
+                        "longer keys (%s) keep the longer keys' mass; stored as approximate",
+                        self.public_url, self.prefill_mode,
+                        ", ".join(keys[i] for i in sorted(unsplit)))
+        return unsplit
 
     def _top(self, messages: Sequence[Message], prefix: str,
              method: str) -> list[tuple[str, float]]:
@@ -465,9 +528,13 @@ class OpenAIBackend:
                     if not top:
                         raise _Garbage("empty top_logprobs")
             except ServerError as exc:
-                if exc.status == 0 or (exc.status < 500 and exc.status not in _UNSUPPORTED_STATUS):
+                if exc.status == 0 or (400 <= exc.status < 500
+                                       and exc.status not in _UNSUPPORTED_STATUS):
                     raise  # down, 401/403 and the like: the user must fix it, not a capability gap
-                self.probe_notes.append(f"{method}: HTTP {exc.status or 'failure'}")
+                if exc.status < 400:  # HTTP 200 with {"error": ...}: this method is refused
+                    self.probe_notes.append(f"{method}: error answer: {exc.detail[:80]}")
+                else:
+                    self.probe_notes.append(f"{method}: HTTP {exc.status}")
                 continue
             except _Garbage as exc:
                 self.probe_notes.append(f"{method}: {str(exc)[:80]}")
@@ -532,7 +599,7 @@ class OpenAIBackend:
             else:
                 status = response.status_code
                 if status < 400:
-                    return self._json(response, where)
+                    return self._json(response, where, status)
                 text = self._redact(_error_text(response))
                 if status == 429 or status == 408 or status >= 500:
                     problem = f"HTTP {status}: {text}"
@@ -561,19 +628,23 @@ class OpenAIBackend:
             last_status,
         )
 
-    def _json(self, response: httpx.Response, where: str) -> dict:
+    def _json(self, response: httpx.Response, where: str, status: int = 200) -> dict:
         try:
             data = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise self._garbage(where, f"not JSON: {response.text[:80]!r}") from exc
         if not isinstance(data, dict):
             raise self._garbage(where, "not a JSON object")
         if "error" in data and "choices" not in data and "data" not in data:
             err = data["error"]
             text = err.get("message", err) if isinstance(err, dict) else err
-            raise ServerError(self._redact(
-                f"server {self.public_url} answered {where} with an error: "
-                f"{str(text)[:_MAX_ERROR_TEXT]}: check the model name and request options"))
+            code = err.get("code") if isinstance(err, dict) else None
+            if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
+                status = code  # an HTTP status in the body: treat it as that status
+            text = self._redact(" ".join(str(text).split())[:_MAX_ERROR_TEXT])
+            raise ServerError(
+                f"server {self.public_url} answered {where} with an error: {text}: check the "
+                "model name and request options", status, detail=text)
         return data
 
     def _explain(self, status: int, where: str, text: str) -> str:
@@ -599,6 +670,18 @@ class OpenAIBackend:
 
 
 # --------------------------------------------------------------------- parsing helpers
+def _number(value: object) -> float | None:
+    """A finite float from a JSON number; None for anything else (booleans, NaN, infinities,
+    integers too large for a float: JSON allows them, ``float()`` overflows on them)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _first_choice(data: dict) -> dict:
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
@@ -607,7 +690,15 @@ def _first_choice(data: dict) -> dict:
 
 
 def _echo_logprob(data: dict, prompt: str, cont_chars: int) -> tuple[float, int]:
-    """Sum of the log-probs of the prompt's last tokens that cover ``cont_chars`` characters.
+    """Sum of the log-probs of the prompt's last tokens that cover ``cont_chars`` characters,
+    and how many tokens that was."""
+    total, tokens = _echo_tail(data, prompt, cont_chars)
+    return total, len(tokens)
+
+
+def _echo_tail(data: dict, prompt: str, cont_chars: int) -> tuple[float, list[str]]:
+    """Sum of the log-probs of the prompt's last tokens that cover ``cont_chars`` characters,
+    and those tokens (first to last).
 
     The prompt's tokens are the first ``usage.prompt_tokens`` echoed ones (or, without usage,
     those starting inside the prompt text); a token straddling the boundary counts as option.
@@ -631,19 +722,20 @@ def _echo_logprob(data: dict, prompt: str, cont_chars: int) -> tuple[float, int]
     echoed = "".join("".join(t for t in tokens[:n_prompt] if isinstance(t, str)).split())
     if n_prompt < 2 or not echoed.endswith("".join(prompt[-8:].split())):
         raise _Garbage("the prompt was not echoed")
-    total, count, covered = 0.0, 0, 0
+    total, covered = 0.0, 0
+    taken: list[str] = []
     for i in range(n_prompt - 1, 0, -1):
         if covered >= cont_chars:
             break
-        value = values[i]
-        if not isinstance(value, int | float) or not math.isfinite(value):
-            raise _Garbage(f"no log-prob for echoed token {tokens[i]!r}")
-        total += float(value)
-        count += 1
+        value = _number(values[i])
+        if value is None:
+            raise _Garbage(f"no log-prob for echoed token {str(tokens[i])[:20]!r}")
+        total += value
+        taken.append(str(tokens[i]))
         covered += len(tokens[i]) if isinstance(tokens[i], str) else 1
-    if count == 0:
+    if not taken:
         raise _Garbage("no option tokens in the echo")
-    return total, count
+    return total, taken[::-1]
 
 
 def _first_top_logprobs(data: dict) -> list[tuple[str, float]]:
@@ -662,7 +754,8 @@ def _first_top_logprobs(data: dict) -> list[tuple[str, float]]:
         if not content or not isinstance(content[0], dict):
             raise _Garbage("empty logprobs.content")
         first = content[0]
-        for entry in first.get("top_logprobs") or []:
+        tops = first.get("top_logprobs")
+        for entry in tops if isinstance(tops, list) else []:
             if isinstance(entry, dict):
                 pairs.append((entry.get("token"), entry.get("logprob")))  # type: ignore[arg-type]
         if not pairs and "token" in first:
@@ -673,8 +766,8 @@ def _first_top_logprobs(data: dict) -> list[tuple[str, float]]:
             pairs = list(first_top.items())
     else:
         raise _Garbage("no top_logprobs")
-    clean = [(t, float(v)) for t, v in pairs
-             if isinstance(t, str) and isinstance(v, int | float) and math.isfinite(v)]
+    numbers = [(t, _number(v)) for t, v in pairs]
+    clean = [(t, v) for t, v in numbers if isinstance(t, str) and v is not None]
     if not clean:
         raise _Garbage("no usable top_logprobs")
     clean.sort(key=lambda p: -p[1])
@@ -735,9 +828,11 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

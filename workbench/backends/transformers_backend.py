@@ -26,6 +26,7 @@ from workbench.backends.base import (
     ModelInfo,
     OptionScores,
     ScoreRequest,
+    exclusive_logprobs,
 )
 from workbench.errors import WorkbenchError
 from workbench.models import ModelSpec, cache_dir, sha256_file
@@ -37,7 +38,13 @@ CONVERTED_VERSION = "1"  # bump when the GGUF conversion cache format changes
 
 def configure_threads() -> int:
     """Use every core for intra-op parallelism (torch defaults can leave cores idle)."""
-    n = int(os.environ.get("WORKBENCH_THREADS", os.cpu_count() or 1))
+    raw = os.environ.get("WORKBENCH_THREADS", "").strip()
+    if raw and not raw.isdigit():
+        raise WorkbenchError(
+            f"WORKBENCH_THREADS must be a whole number of threads, got {raw!r}: unset it or "
+            "set e.g. WORKBENCH_THREADS=2"
+        )
+    n = int(raw) if raw else os.cpu_count() or 1
     torch.set_num_threads(max(1, n))
     return torch.get_num_threads()
 
@@ -92,6 +99,10 @@ class TransformersBackend:
             load_from, gguf_kwargs = spec.location, {}
             self._check_weights_format(Path(spec.location), allow_pickle)
             file_hash = _dir_hash(Path(spec.location))
+            if not allow_pickle:
+                # A stray *.safetensors (an adapter, say) must not let transformers fall
+                # back to a pickled checkpoint beside it.
+                load_kwargs["use_safetensors"] = True
         else:  # hub
             load_from, gguf_kwargs = spec.location, {}
             if not allow_pickle:
@@ -263,11 +274,14 @@ class TransformersBackend:
                 else:
                     slow.setdefault(i, [0.0] * len(enc.conts))[j] = scored
         results = []
-        for i, enc in enumerate(encoded):
-            if i in fast:
+        for i, (enc, request) in enumerate(zip(encoded, requests, strict=True)):
+            if i in fast:  # equal-length options: none can begin another
                 results.append(fast[i])
-            else:
-                results.append(OptionScores(tuple(slow[i]), tuple(len(c) for c in enc.conts)))
+                continue
+            values = tuple(slow[i])
+            if request.exclusive:
+                values = exclusive_logprobs(enc.conts, values)
+            results.append(OptionScores(values, tuple(len(c) for c in enc.conts)))
         return results
 
     def _plan(self, jobs: list) -> list[tuple[list, int]]:
@@ -301,7 +315,8 @@ class TransformersBackend:
                 plan += [(b, 0) for b in _length_batches(group, self.max_batch_tokens)]
                 continue
             suffix_jobs = [(i, j, tokens[shared:], n) for i, j, tokens, n in group]
-            for b in _length_batches(suffix_jobs, self.max_batch_tokens):
+            # Every row gets its own copy of the prefix's KV cache: count it in the budget.
+            for b in _length_batches(suffix_jobs, self.max_batch_tokens, offset=shared):
                 ids = {id(x) for x in b}
                 full = [g for g, sj in zip(group, suffix_jobs, strict=True) if id(sj) in ids]
                 plan.append((full, shared))
@@ -393,13 +408,16 @@ class TransformersBackend:
         return texts
 
 
-def _length_batches(jobs: list, max_tokens: int) -> list[list]:
-    """Group jobs of similar length so padding is small and each batch fits the token budget."""
+def _length_batches(jobs: list, max_tokens: int, offset: int = 0) -> list[list]:
+    """Group jobs of similar length so padding is small and each batch fits the token budget.
+
+    ``offset`` tokens per row are held besides the job's own (a shared prefix's KV cache).
+    """
     ordered = sorted(jobs, key=lambda j: len(j[2]))
     batches: list[list] = []
     current: list = []
     for job in ordered:
-        width = max([len(job[2])] + [len(j[2]) for j in current])
+        width = offset + max([len(job[2])] + [len(j[2]) for j in current])
         if current and width * (len(current) + 1) > max_tokens:
             batches.append(current)
             current = []
