@@ -207,3 +207,47 @@ def test_setup_outside_a_kernel_sets_the_offline_renderer():
                                             "score": [1.0]})).to_dict())
     assert "<script src" not in bundle["text/html"]
     assert "application/vnd.plotly.v1+json" in bundle
+
+
+def test_anchored_hofstede_section_recovers_offsets_and_ranks_own_countries(monkeypatch):
+    """Persona indices = published score - a known offset per dimension: anchoring must find
+    the offsets, put every persona's own country first (leave-one-out) and place the
+    baseline, which copies Mexico, next to Mexico."""
+    from types import SimpleNamespace
+
+    from workbench import reference
+
+    ref = reference.hofstede_scores()
+    dims = ["pdi", "idv", "mas", "uai", "lto", "ivr"]
+    full = ref[(ref["kind"] == "country") & ref[dims].notna().all(axis=1)].set_index("iso3")
+    offset = dict(zip(["PDI", "IDV", "MAS", "UAI", "LTO", "IVR"],
+                      [10.0, -20.0, 5.0, 30.0, -15.0, 40.0], strict=True))
+    countries = ["USA", "DEU", "JPN", "CHN", "BRA", "IND", "SWE", "RUS"]
+    rows = [(f"country:{c}", c) for c in countries] + [("none", "MEX")]
+    scores = pd.DataFrame([
+        {"model": "m", "instrument": "vsm2013", "persona": p, "score_id": d,
+         "score": float(full.loc[iso, d.lower()]) - offset[d]}
+        for p, iso in rows for d in offset])
+    monkeypatch.setattr(analysis, "score_instrument", lambda *a, **k: scores)
+    data = SimpleNamespace(dists=lambda inst: pd.DataFrame({"x": [1]}),
+                           answers=pd.DataFrame({"persona": [p for p, _ in rows]}))
+    sec = analysis.anchored_hofstede_section(data, baseline="none", k=3)
+    const = sec.data["constants"].set_index("score_id")
+    assert const["constant"].to_dict() == pytest.approx(offset)
+    assert (const["n_countries"] == len(countries)).all()
+    assert const["residual_sd"].max() == pytest.approx(0, abs=1e-9)
+    own = sec.data["own_rank"]
+    assert len(own) == len(countries) and (own["own_rank"] == 1).all()
+    assert (own["n_anchor_personas"] == len(countries) - 1).all()
+    near = next(t for c, t in sec.tables.items() if c.startswith("Countries nearest"))
+    assert near.iloc[0]["iso3"] == "MEX" and near.iloc[0]["euclidean"] == pytest.approx(0)
+
+
+def test_anchored_hofstede_section_needs_three_country_personas():
+    from types import SimpleNamespace
+
+    two = SimpleNamespace(dists=lambda inst: pd.DataFrame({"x": [1]}), answers=pd.DataFrame(
+        {"persona": ["none", "country:USA", "country:DEU"]}))
+    sec = analysis.anchored_hofstede_section(two)
+    assert not sec.available and any("at least 3 country personas (found 2)" in n
+                                     for n in sec.notes)

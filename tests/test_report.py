@@ -180,6 +180,18 @@ def test_show_code_keeps_the_code_cells(compare_report, tmp_path):
     assert_offline_html(shown)
 
 
+def test_export_html_to_an_unwritable_place_is_a_clear_error(compare_report, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(WorkbenchError, match="cannot write the report .*choose a writable"):
+        export_html(compare_report.ipynb, blocker / "report.html")
+    with pytest.raises(WorkbenchError, match="cannot read notebook"):
+        export_html(tmp_path / "missing.ipynb", tmp_path / "x.html")
+    blocker.write_text("{not json")
+    with pytest.raises(WorkbenchError, match="not a readable notebook"):
+        export_html(blocker, tmp_path / "x.html")
+
+
 def test_report_does_not_write_to_the_store(compare_report):
     assert compare_report.before == compare_report.after
     assert compare_report.count_before == compare_report.count_after
@@ -215,8 +227,35 @@ def test_culture_report(report_store, tmp_path):
         assert title in plain, title
     assert_offline_html(text)
     assert "ci_low" in text and "spearman_rho" in text and "closer_than_baseline" in text
+    assert HOSTILE_TEXT not in text and "<img src=x onerror" not in text
     assert text.count('class="plotly-graph-div"') >= 2
     assert not [n for n in notes_in(text) if "it failed" in n]
+
+
+def test_culture_report_escapes_a_hostile_model_name(tmp_path):
+    """Stored text reaches the culture report through model names (its tables and figures);
+    the intro's `<country>` is code, not a swallowed HTML tag."""
+    root = tmp_path / "store"
+    backends = {HOSTILE_TEXT: HashBackend(HOSTILE_TEXT), "alpha": HashBackend("alpha")}
+    run_probe(Design(models=[HOSTILE_TEXT, "alpha"], instruments=["vsm2013", "wvs7"],
+                     personas=["none"] + [f"country:{c}" for c in COUNTRIES]),
+              root, backends=backends, progress=False)
+    text = _text(run_report("culture", results=root, out=tmp_path / "out"))
+    assert HOSTILE_TEXT not in text
+    assert html.escape(HOSTILE_TEXT, quote=False) in text
+    assert "<code>&lt;country&gt;</code>" in text
+    assert_offline_html(text)
+
+
+def test_explore_report_escapes_generated_text(report_store, tmp_path):
+    text = _text(run_report("explore", models=["scripted"], results=report_store,
+                            out=tmp_path))
+    plain = html.unescape(text)
+    for title in analysis.EXPLORE_SECTIONS:
+        assert title in plain, title
+    assert HOSTILE_TEXT not in text
+    assert html.escape(HOSTILE_TEXT, quote=False) in text
+    assert_offline_html(text)
 
 
 def test_report_with_absent_instruments_shows_notes(report_store, tmp_path):

@@ -71,6 +71,7 @@ TITLES = {
     "paraphrase": "Paraphrase sensitivity",
     "country_personas": "Country personas",
     "persona_hofstede": "Hofstede dimensions by persona country",
+    "persona_anchored": "Hofstede profile anchored on country personas",
     "persona_map": "WVS map by persona country",
     "persona_similarity": "WVS answer similarity by persona country",
     "explorer": "Explorer",
@@ -80,7 +81,8 @@ COMPARE_SECTIONS = [TITLES[k] for k in ("coverage", "hofstede", "mfq30", "mfq2",
                                         "provenance")]
 PROBE_SECTIONS = [TITLES[k] for k in ("probe_overview", "distributions", "persona", "language",
                                       "order", "paraphrase", "generation", "provenance")]
-CULTURE_SECTIONS = [TITLES[k] for k in ("country_personas", "persona_hofstede", "persona_map",
+CULTURE_SECTIONS = [TITLES[k] for k in ("country_personas", "persona_hofstede",
+                                        "persona_anchored", "persona_map",
                                         "persona_similarity", "provenance")]
 EXPLORE_SECTIONS = [TITLES["explorer"]]
 
@@ -246,47 +248,50 @@ def load(results_dir: str | Path, models: Sequence[str] | None = None,
     """
     store = ResultStore(results_dir, read_only=True)
     notes: list[str] = []
-    inventory = store.query(
-        'SELECT model, instrument, persona, "mode", COUNT(*) AS n FROM requests GROUP BY ALL')
-    stored_models = sorted(inventory["model"].unique())
-    if not stored_models:
-        raise WorkbenchError(
-            f"the store in '{results_dir}' holds no answers: run `workbench probe ... --out "
-            f"{results_dir}` first")
-    chosen = list(dict.fromkeys(models or stored_models))
-    missing = [m for m in chosen if m not in stored_models]
-    chosen = [m for m in chosen if m in stored_models]
-    if not chosen:
-        raise WorkbenchError(
-            f"none of the models {missing} has results in '{results_dir}' (stored: "
-            f"{', '.join(stored_models)}): pass --models from that list")
-    if missing:
-        notes.append(f"models without results here, skipped: {', '.join(missing)}")
-    inv = inventory[inventory["model"].isin(chosen)]
-    stored_inst = sorted(inv["instrument"].unique())
-    want_inst = list(dict.fromkeys(instruments or stored_inst))
-    absent = [i for i in want_inst if i not in stored_inst]
-    if absent:
-        notes.append(f"instruments without results for these models, skipped: "
-                     f"{', '.join(absent)}")
-    inst_sel = [i for i in want_inst if i in stored_inst]
-    filters: dict[str, object] = {"model": chosen}
-    if inst_sel:
-        filters["instrument"] = inst_sel
-    if personas:
-        filters["persona"] = list(personas)
-        absent_p = sorted(set(personas) - set(inv["persona"]))
-        if absent_p:
-            notes.append(f"personas without results, skipped: {', '.join(absent_p)}")
-    if inst_sel:
-        dists = store.distributions(**filters)
-        answers = store.answers(**filters)
-    else:
-        dists = store.distributions(model=["\x00none"])
-        answers = store.answers(model=["\x00none"])
-    persona_rows = store.query(
-        "SELECT persona, language, persona_text, COUNT(*) AS n_requests FROM requests "
-        "GROUP BY ALL ORDER BY persona, language")
+    # One connection and one transaction for every read: a probe committing meanwhile
+    # cannot make the inventory, distributions, answers and personas disagree.
+    with store.snapshot() as snap:
+        inventory = snap.query(
+            'SELECT model, instrument, persona, "mode", COUNT(*) AS n FROM requests GROUP BY ALL')
+        stored_models = sorted(inventory["model"].unique())
+        if not stored_models:
+            raise WorkbenchError(
+                f"the store in '{results_dir}' holds no answers: run `workbench probe ... --out "
+                f"{results_dir}` first")
+        chosen = list(dict.fromkeys(models or stored_models))
+        missing = [m for m in chosen if m not in stored_models]
+        chosen = [m for m in chosen if m in stored_models]
+        if not chosen:
+            raise WorkbenchError(
+                f"none of the models {missing} has results in '{results_dir}' (stored: "
+                f"{', '.join(stored_models)}): pass --models from that list")
+        if missing:
+            notes.append(f"models without results here, skipped: {', '.join(missing)}")
+        inv = inventory[inventory["model"].isin(chosen)]
+        stored_inst = sorted(inv["instrument"].unique())
+        want_inst = list(dict.fromkeys(instruments or stored_inst))
+        absent = [i for i in want_inst if i not in stored_inst]
+        if absent:
+            notes.append(f"instruments without results for these models, skipped: "
+                         f"{', '.join(absent)}")
+        inst_sel = [i for i in want_inst if i in stored_inst]
+        filters: dict[str, object] = {"model": chosen}
+        if inst_sel:
+            filters["instrument"] = inst_sel
+        if personas:
+            filters["persona"] = list(personas)
+            absent_p = sorted(set(personas) - set(inv["persona"]))
+            if absent_p:
+                notes.append(f"personas without results, skipped: {', '.join(absent_p)}")
+        if inst_sel:
+            dists = snap.distributions(**filters)
+            answers = snap.answers(**filters)
+        else:
+            dists = snap.distributions(model=["\x00none"])
+            answers = snap.answers(model=["\x00none"])
+        persona_rows = snap.query(
+            "SELECT persona, language, persona_text, COUNT(*) AS n_requests FROM requests "
+            "GROUP BY ALL ORDER BY persona, language")
     persona_rows = persona_rows[persona_rows["persona"].isin(answers["persona"].unique())]
     multi = inv.groupby("model")["mode"].nunique()
     multi = sorted(multi[multi > 1].index)
@@ -406,12 +411,14 @@ def _with_ci(scores: pd.DataFrame, boot: pd.DataFrame | None, by: list[str]) -> 
 
 def hofstede_section(data: ReportData, countries: Sequence[str] = (), k: int = 10,
                      constants: dict | None = None, n_boot: int = 1000, seed: int = 0,
-                     ci: float = 0.95, min_dims: int = 4) -> Section:
+                     ci: float = 0.95, min_dims: int | None = None) -> Section:
     """VSM 2013 profile per model, next to selected countries, and the nearest countries.
 
     ``data["profile"]`` is long (``subject, kind, dimension, score, ci_low, ci_high``);
-    tables hold the wide profile, the k nearest countries per model (Euclidean and
-    correlation distance with ranks) and the distances to the selected countries.
+    tables hold the wide profile, the k nearest countries per model (Euclidean distance
+    among countries with every dimension the model has, or with at least ``min_dims``
+    dimensions; RMSD and correlation distance alongside) and the distances to the selected
+    countries.
     """
     sec = Section("hofstede", TITLES["hofstede"])
     d = data.dists("vsm2013")
@@ -426,8 +433,11 @@ def hofstede_section(data: ReportData, countries: Sequence[str] = (), k: int = 1
     if not any(constants.values()):
         sec.notes.append(
             "VSM constants are all 0 (the default): indices keep the manual's formulas but are "
-            "not anchored to Hofstede's 0-100 country scale, so Euclidean distances mostly "
-            "reflect that offset; the correlation distance compares profile shapes only")
+            "not anchored to Hofstede's 0-100 country scale. Each dimension has its own "
+            "constant, so both distances depend on them: Euclidean through the offsets and "
+            "the correlation distance because different shifts per dimension change the "
+            "profile's shape. workbench.stats.anchor_vsm_constants fits constants on country "
+            "personas")
     boot = _boot(sec, d, "vsm2013", ["model"], n_boot, seed, ci, items=False,
                  constants=constants)
     prof = _with_ci(scores, boot, ["model"])
@@ -457,13 +467,21 @@ def hofstede_section(data: ReportData, countries: Sequence[str] = (), k: int = 1
     return sec
 
 
-def rank_comparable(dist: pd.DataFrame, by: Sequence[str], min_dims: int = 4) -> pd.DataFrame:
-    """Countries with at least ``min_dims`` published dimensions, re-ranked within ``by``.
+def rank_comparable(dist: pd.DataFrame, by: Sequence[str],
+                    min_dims: int | None = None) -> pd.DataFrame:
+    """Countries comparable with the profile, re-ranked within ``by``.
 
-    Why: :func:`workbench.stats.hofstede_distance` ranks every country, including ones with
-    two published dimensions whose Euclidean distance is over fewer terms (hence smaller).
+    Why: a Euclidean distance over two published dimensions is smaller than one over six by
+    construction. ``min_dims=None`` keeps countries with every dimension the profile has
+    (``n_model_dims`` of :func:`workbench.stats.hofstede_distance`); an integer keeps those
+    sharing at least that many (then compare them by ``rmsd``, per shared dimension).
     """
-    comparable = dist[dist["n_dims"] >= min_dims].copy()
+    if min_dims is None:
+        need = (dist["n_model_dims"] if "n_model_dims" in dist.columns
+                else dist.groupby(list(by))["n_dims"].transform("max"))
+    else:
+        need = min_dims
+    comparable = dist[dist["n_dims"] >= need].copy()
     for metric, rank in (("euclidean", "rank_euclidean"), ("rmsd", "rank_rmsd"),
                          ("correlation_distance", "rank_correlation")):
         comparable[rank] = comparable.groupby(list(by))[metric].rank(method="min")
@@ -471,13 +489,17 @@ def rank_comparable(dist: pd.DataFrame, by: Sequence[str], min_dims: int = 4) ->
 
 
 def _distances(sec: Section, profile: pd.DataFrame, ref: pd.DataFrame,
-               countries: Sequence[str], k: int, min_dims: int) -> None:
+               countries: Sequence[str], k: int, min_dims: int | None) -> None:
     """Nearest countries and distances to the selected ones, ranked among comparable countries.
 
-    Ranks are recomputed among countries with at least ``min_dims`` published dimensions,
-    so that a country scored on two dimensions cannot look closer than one scored on six.
+    By default only countries with every dimension the model has are ranked, by Euclidean
+    distance; with ``min_dims`` countries sharing at least that many are ranked by RMSD
+    (Euclidean per shared dimension), since Euclidean sums over fewer dimensions are smaller.
     """
-    cols = ["model", "country", "iso3", "n_dims", "rmsd", "rank_rmsd", "euclidean",
+    metric = "euclidean" if min_dims is None else "rmsd"
+    rank = {"euclidean": "rank_euclidean", "rmsd": "rank_rmsd"}[metric]
+    cols = ["model", "country", "iso3", "n_dims", metric, rank,
+            *[c for c in ("euclidean", "rmsd") if c != metric],
             "correlation_distance", "rank_correlation"]
     dist = _attempt(sec, "country distances", _stat("hofstede_distance"), profile, ref,
                     by=["model"])
@@ -485,22 +507,24 @@ def _distances(sec: Section, profile: pd.DataFrame, ref: pd.DataFrame,
         return
     comparable = rank_comparable(dist, ["model"], min_dims)
     n = comparable.groupby("model")["iso3"].nunique().max()
-    # RMSD (Euclidean / sqrt(n_dims)) ranks a 4-dimension country fairly against 6-dimension ones
+    which = ("every dimension the model has" if min_dims is None
+             else f"at least {min_dims} dimensions")
     near = _attempt(sec, "nearest countries", _stat("nearest_countries"), profile, ref, k=k,
-                    metric="rmsd", min_dims=min_dims, by=["model"])
+                    metric=metric, min_dims=min_dims, by=["model"])
     if near is not None:
         near = near[["model", "iso3"]].merge(comparable, on=["model", "iso3"], how="left")
+        near["ranked_by"] = metric
         sec.data["nearest"] = near
-        sec.tables[f"Nearest {k} countries per model (RMSD over shared dimensions; ranks "
-                   f"among {n} countries with at least {min_dims} dimensions)"] = near[cols]
+        sec.tables[f"Nearest {k} countries per model ({metric}; ranks among {n} countries "
+                   f"with {which})"] = near[cols]
     if countries:
         sel = dist[dist["iso3"].isin(countries)].drop(
-            columns=["rank_euclidean", "rank_correlation"]).merge(
-            comparable[["model", "iso3", "rank_euclidean", "rank_rmsd", "rank_correlation"]],
-            on=["model", "iso3"], how="left")
+            columns=["rank_euclidean", "rank_rmsd", "rank_correlation"], errors="ignore").merge(
+            comparable[["model", "iso3", "n_dims", "rank_euclidean", "rank_rmsd",
+                        "rank_correlation"]], on=["model", "iso3", "n_dims"], how="left")
         sec.data["selected_distance"] = sel
         sec.tables["Distance to the selected countries (rank among comparable countries; "
-                   f"none if fewer than {min_dims} dimensions are published)"] = sel[cols]
+                   f"none unless the country has {which})"] = sel[cols]
 
 
 # ---------------------------------------------------------------------- compare: MFQ
@@ -605,11 +629,13 @@ def _mfq_norms(sec: Section, instrument: str, countries: Sequence[str],
 
 # ---------------------------------------------------------------------- compare: WVS
 def wvs_section(data: ReportData, countries: Sequence[str] = (), k: int = 10,
-                min_items: int = 5, by: Sequence[str] = ("model",)) -> Section:
+                min_items: int | None = None, by: Sequence[str] = ("model",)) -> Section:
     """WVS-7 answer distributions against every country's (1 - Jensen-Shannon distance).
 
-    ``data["similarity"]``: ``[*by, iso3, country, similarity, n_items, rank]``;
-    ``data["items"]``: item means of models and selected countries.
+    Countries are compared on every item the model answered (``min_items=None``), or on at
+    least ``min_items`` shared items. ``data["similarity"]``: ``[*by, iso3, country,
+    similarity, n_items, n_model_items, rank]``; ``data["items"]``: item means of models and
+    selected countries.
     """
     by = list(by)
     sec = Section("wvs", TITLES["wvs"])
@@ -620,8 +646,8 @@ def wvs_section(data: ReportData, countries: Sequence[str] = (), k: int = 10,
     cd = _attempt(sec, "WVS country distributions", reference.wvs_distributions)
     if cd is None:
         return sec
-    n_model_items = int(d["item_id"].nunique())
-    min_items = max(1, min(min_items, n_model_items))
+    if min_items is not None:
+        min_items = max(1, min(min_items, int(d["item_id"].nunique())))
     sim = _attempt(sec, "WVS similarity", _stat("wvs_similarity"), d, cd, by=by,
                    min_items=min_items)
     if sim is None or sim.empty:
@@ -629,8 +655,10 @@ def wvs_section(data: ReportData, countries: Sequence[str] = (), k: int = 10,
     sim = sim.copy()
     sim["rank"] = sim.groupby(by)["similarity"].rank(ascending=False, method="min")
     sec.data["similarity"] = sim
-    sec.tables[f"Top {k} countries by answer similarity (1 - JS distance, base 2)"] = (
-        sim.sort_values([*by, "rank"]).groupby(by).head(k))
+    which = ("on every item the model answered" if min_items is None
+             else f"on at least {min_items} shared items")
+    sec.tables[f"Top {k} countries by answer similarity (1 - JS distance, base 2; countries "
+               f"compared {which})"] = sim.sort_values([*by, "rank"]).groupby(by).head(k)
     countries = [c.upper() for c in countries]
     if countries:
         sel = sim[sim["iso3"].isin(countries)].sort_values([*by, "rank"])
@@ -657,25 +685,35 @@ def wvs_section(data: ReportData, countries: Sequence[str] = (), k: int = 10,
 
 def map_positions(data: ReportData, by: Sequence[str] = ("model",),
                   sec: Section | None = None) -> pd.DataFrame | None:
-    """Inglehart-Welzel map positions of each ``by`` group (wide: x, y, intervals, R²)."""
+    """Inglehart-Welzel map positions of each ``by`` group.
+
+    Wide: per axis ``estimate_``, ``pi_low_``, ``pi_high_``, ``r_squared_``,
+    ``r_squared_loo_``, ``leverage_``, ``extrapolation_``, ``n_countries_`` and
+    ``predictors_`` + axis name;
+    ``n_countries``, ``n_items`` and ``items`` over both axes.
+    """
     sec = sec or Section("map", TITLES["map"])
     by = list(by)
     d = data.dists("wvs7")
-    iv = _attempt(sec, "WVS item means", item_values, d, "wvs7", by=by)
-    if iv is None:
-        return None
-    cm = reference.wvs_item_means().rename(columns={"mean": "value"})
-    pos = _attempt(sec, "map position", _stat("inglehart_welzel_position"), iv, cm,
-                   reference.wvs_map(), by=by)
+    pos = _attempt(sec, "map position", _stat("inglehart_welzel_position"), d,
+                   reference.wvs_distributions(), reference.wvs_map(), by=by)
     if pos is None or pos.empty:
         return None
-    wide = pos.pivot_table(index=by, columns="axis",
-                           values=["estimate", "pi_low", "pi_high", "r_squared"])
+    values = ["estimate", "pi_low", "pi_high", "r_squared", "r_squared_loo", "leverage",
+              "extrapolation", "n_countries", "predictors"]
+    wide = pos.pivot_table(index=by, columns="axis", values=values, aggfunc="first",
+                           dropna=False)
     wide.columns = [f"{a}_{b}" for a, b in wide.columns]
     wide = wide.reset_index()
-    wide["n_countries"] = int(pos["n_countries"].iloc[0])
-    wide["n_items"] = int(pos["n_items"].iloc[0])
-    wide["items"] = pos["items"].iloc[0]
+    for col in [c for c in wide.columns if c.startswith("extrapolation_")]:
+        wide[col] = wide[col].astype(bool)
+    wide["n_countries"] = int(pos["n_countries"].min())
+    items = list(dict.fromkeys(i for row in pos["items"] for i in str(row).split(",")))
+    wide["n_items"] = len(items)
+    wide["items"] = ",".join(items)
+    lacking = pos.loc[pos["note"].str.startswith("model lacks"), "note"]
+    for note in dict.fromkeys(lacking):
+        sec.notes.append(f"map position not computed for some groups: {note}")
     return wide
 
 
@@ -689,23 +727,33 @@ def map_section(data: ReportData, countries: Sequence[str] = ()) -> Section:
     if wide is None:
         return sec
     ts, se = "traditional_secular", "survival_self_expression"
+    p_ts, p_se = (wide[f"predictors_{ax}"].iloc[0].replace(",", ", ") for ax in (ts, se))
     sec.notes.append(
-        f"Approximation: each map axis is an OLS regression of the countries' published map "
-        f"coordinates on their means of {wide['n_items'].iloc[0]} WVS-7 items "
-        f"({wide['items'].iloc[0]}) over {wide['n_countries'].iloc[0]} countries "
-        f"(R² = {wide[f'r_squared_{ts}'].iloc[0]:.2f} traditional-secular, "
-        f"{wide[f'r_squared_{se}'].iloc[0]:.2f} survival-self-expression); the model is "
-        "placed by applying the fit to its item means, with 95% prediction intervals. The "
-        "published map comes from factor scores of individual survey data, so this placement "
-        "is an approximation.")
+        "Approximation: each map axis is an OLS regression of the countries' published map "
+        f"coordinates on that axis's own indicators only (traditional-secular: {p_ts}; "
+        f"survival-self-expression: {p_se}; computed from the countries' WVS-7 answer shares "
+        f"as from the model's answers) over {wide[f'n_countries_{ts}'].iloc[0]} and "
+        f"{wide[f'n_countries_{se}'].iloc[0]} countries. In-sample R² = "
+        f"{wide[f'r_squared_{ts}'].iloc[0]:.2f} and {wide[f'r_squared_{se}'].iloc[0]:.2f}; "
+        f"leave-one-country-out R² = {wide[f'r_squared_loo_{ts}'].iloc[0]:.2f} and "
+        f"{wide[f'r_squared_loo_{se}'].iloc[0]:.2f}. The model is placed by applying the fit "
+        "to its indicators, with 95% prediction intervals. The published map comes from "
+        "factor scores of individual survey data, so this placement is an approximation.")
+    flagged = wide.loc[wide[f"extrapolation_{ts}"] | wide[f"extrapolation_{se}"], "model"]
+    if not flagged.empty:
+        sec.notes.append(
+            f"extrapolated (indicators outside the countries' range, leverage above every "
+            f"country's): {', '.join(map(str, flagged))}: the placement goes beyond the "
+            "countries the regression was fitted on")
     sec.data["models"] = wide
     countries_frame = reference.wvs_map()
     countries_frame["selected"] = countries_frame["iso3"].isin([c.upper() for c in countries])
     sec.data["countries"] = countries_frame
-    sec.tables["Estimated map positions"] = wide[[
+    sec.tables["Estimated map positions (regression approximation)"] = wide[[
         "model", f"estimate_{ts}", f"pi_low_{ts}", f"pi_high_{ts}", f"estimate_{se}",
-        f"pi_low_{se}", f"pi_high_{se}", f"r_squared_{ts}", f"r_squared_{se}", "n_countries",
-        "n_items"]]
+        f"pi_low_{se}", f"pi_high_{se}", f"r_squared_{ts}", f"r_squared_loo_{ts}",
+        f"r_squared_{se}", f"r_squared_loo_{se}", f"extrapolation_{ts}", f"extrapolation_{se}",
+        "n_countries", "n_items"]]
     return sec
 
 
@@ -785,7 +833,9 @@ def consistency_section(data: ReportData, by: Sequence[str] = ("model",)) -> Sec
                       by=tuple([*by, "instrument"]))
         if pb is not None:
             sec.data["position_bias"] = pb
-            sec.tables["Probability on the first / last presented option vs uniform 1/k"] = pb
+            sec.tables["Probability on the first / last presented option: raw vs uniform 1/k, "
+                       "and centred (each answer's mean mass across orders subtracted, so "
+                       "label preference does not count as position bias)"] = pb
     acq = []
     for inst_id in data.instruments:
         if _instrument(inst_id) is None:
@@ -808,8 +858,10 @@ def comparison_section(data: ReportData, n_perm: int = 2000, seed: int = 0,
                        alpha: float = 0.05, constants: dict | None = None) -> Section:
     """Permutation tests of every score between every pair of models, Holm and BH corrected.
 
-    The family for both corrections is every test in the report. Effect size: difference /
-    pooled SD of respondent-unit scores (Cohen's d).
+    Paired sign-flip tests where the two models were asked the same respondent units,
+    independent permutation tests otherwise (column ``test``). The family for both
+    corrections is every test in the report. Effect size: difference / pooled SD of
+    respondent-unit scores (Cohen's d).
     """
     sec = Section("tests", TITLES["tests"])
     if len(data.models) < 2:
@@ -855,10 +907,12 @@ def comparison_section(data: ReportData, n_perm: int = 2000, seed: int = 0,
     sec.tables[f"Score differences (permutation tests; Holm and BH over all {len(tests)} "
                f"tests, alpha {alpha})"] = tests[[
                    "instrument", "score_id", "a", "b", "score_a", "score_b", "difference",
-                   "effect_size", "p_value", "p_holm", "p_bh", "significant_holm",
+                   "effect_size", "p_value", "p_holm", "p_bh", "significant_holm", "test",
                    "n_units_a", "n_units_b"]]
     sec.notes.append("effect size: difference / pooled SD of unit-level scores (units = "
-                     "persona x variant x repeat combinations of each model)")
+                     "persona x variant x repeat combinations of each model); when both "
+                     "models were asked the same units the test is a paired sign-flip test "
+                     "(column test), otherwise an independent permutation test")
     return sec
 
 
@@ -980,8 +1034,10 @@ def factor_effect_section(data: ReportData, factor: str,
                           by=("model", "instrument"), per_item=True)
             if pb is not None:
                 sec.data["position_bias"] = pb
-                sec.tables["Position bias per item (mass on first/last presented option)"] = (
-                    pb.sort_values("first_excess", ascending=False).head(20))
+                sec.tables["Position bias per item (mass on the first/last presented option "
+                           "net of each answer's mass across orders)"] = (
+                    pb.sort_values("first_excess_centred", ascending=False,
+                                   na_position="last").head(20))
     if factor == "persona":
         frames = []
         for inst_id in data.instruments:
@@ -1062,7 +1118,7 @@ def country_personas_section(data: ReportData) -> Section:
 
 def persona_hofstede_section(data: ReportData, constants: dict | None = None,
                              ci: float = 0.95, baseline: str = "none",
-                             min_dims: int = 4) -> Section:
+                             min_dims: int | None = None) -> Section:
     """Per dimension: correlation over countries of persona scores with human scores.
 
     Also, per persona country, the rank of its own country among all countries by distance
@@ -1113,8 +1169,92 @@ def persona_hofstede_section(data: ReportData, constants: dict | None = None,
                              "personas move toward their country")
         sec.data["own_country"] = own
         n = dist.groupby(["model", "persona"])["iso3"].nunique().max()
-        sec.tables[f"Own country's rank among {n} countries (at least {min_dims} published "
-                   "dimensions) by distance to the persona profile"] = own
+        which = ("every dimension the profile has" if min_dims is None
+                 else f"at least {min_dims} published dimensions")
+        sec.tables[f"Own country's rank among {n} countries (with {which}) by distance to "
+                   "the persona profile"] = own
+    return sec
+
+
+def anchored_hofstede_section(data: ReportData, baseline: str = "none", k: int = 10
+                              ) -> Section:
+    """VSM 2013 constants fitted on the model's own country personas, and what they show.
+
+    Why: with C = 0 a VSM profile is not on Hofstede's scale, so distances to countries mean
+    little. Anchoring sets ``C_d`` = mean over country personas of (published score - index)
+    (:func:`workbench.stats.anchor_vsm_constants`). Then (a) the baseline profile's nearest
+    countries are read relative to how the model represents countries, and (b) each persona's
+    own country is ranked with constants fitted on the *other* personas (leave-one-out), so
+    a persona is never anchored on itself.
+    """
+    sec = Section("persona_anchored", TITLES["persona_anchored"])
+    d = data.dists("vsm2013")
+    cp = _country_personas(data)
+    if d.empty or len(cp) < 3:
+        sec.notes.append(_absent("vsm2013", data) if d.empty else
+                         f"{NOT_AVAILABLE}: anchoring needs at least 3 country personas "
+                         f"(found {len(cp)})")
+        return sec
+    scores = _attempt(sec, "VSM 2013 scores by persona", score_instrument, d, "vsm2013",
+                      by=["model", "persona"])
+    if scores is None:
+        return sec
+    ref = reference.hofstede_scores()
+    anchor = _stat("anchor_vsm_constants")
+    mapping = dict(zip(cp["persona"], cp["iso3"], strict=True))
+    constants = _attempt(sec, "anchored constants", anchor, scores, ref, mapping)
+    if constants is None:
+        return sec
+    sec.data["constants"] = constants
+    sec.tables["Constants C fitted on the country personas (residual_sd: spread over countries "
+               "of published - index - C)"] = constants
+    shifted = scores.merge(constants[["model", "score_id", "constant"]],
+                           on=["model", "score_id"], how="left")
+    shifted["score"] = shifted["score"] + shifted["constant"].fillna(0.0)
+    base = shifted[shifted["persona"] == baseline][["model", "persona", "score_id", "score"]]
+    if base.empty:
+        sec.notes.append(f"no '{baseline}' persona answers: no anchored baseline profile")
+    else:
+        near = _attempt(sec, "nearest countries", _stat("nearest_countries"), base, ref, k=k,
+                        by=["model"])
+        if near is not None:
+            sec.tables[f"Countries nearest to the anchored '{baseline}' profile (Euclidean, "
+                       "countries with all six dimensions)"] = near
+    rows = []
+    for (model, persona), _own in scores[scores["persona"].isin(mapping)].groupby(
+            ["model", "persona"]):
+        others = {p: c for p, c in mapping.items() if p != persona}
+        fit = _attempt(sec, f"leave-one-out constants for {persona}", anchor,
+                       scores[scores["model"] == model], ref, others)
+        if fit is None:
+            continue
+        prof = scores[(scores["model"] == model) & (scores["persona"] == persona)].merge(
+            fit[["score_id", "constant"]], on="score_id", how="left")
+        prof = prof.assign(score=prof["score"] + prof["constant"].fillna(0.0))[
+            ["model", "persona", "score_id", "score"]]
+        dist = _attempt(sec, "distances", _stat("hofstede_distance"), prof, ref,
+                        by=["model", "persona"])
+        if dist is None:
+            continue
+        ranked = dist.dropna(subset=["rank_euclidean"])
+        own = ranked[ranked["iso3"] == mapping[persona]]
+        rows.append({"model": model, "persona": persona, "iso3": mapping[persona],
+                     "own_rank": float(own["rank_euclidean"].iloc[0]) if len(own) else np.nan,
+                     "n_ranked": len(ranked), "n_anchor_personas": len(others)})
+    if rows:
+        own = pd.DataFrame(rows)
+        sec.data["own_rank"] = own
+        sec.tables["Own country's rank by distance to the persona profile, constants fitted "
+                   "on the other personas (1 = nearest; chance: about n_ranked / 2)"] = own
+        summary = own.groupby("model").agg(
+            personas=("persona", "size"), median_rank=("own_rank", "median"),
+            in_top_10=("own_rank", lambda r: float((r <= 10).mean())),
+            n_ranked=("n_ranked", "max")).reset_index()
+        sec.tables["Summary: median own-country rank (leave-one-out anchoring)"] = summary
+    sec.notes.append(
+        "Anchoring removes each dimension's average offset between the model's country "
+        "personas and the published scores; it cannot correct how the model orders countries. "
+        "It assumes the personas' countries are a fair sample of the model's range.")
     return sec
 
 
@@ -1148,12 +1288,14 @@ def persona_map_section(data: ReportData, ci: float = 0.95,
                                    f"estimate_{se}"]]
     sec.notes.append(
         f"positions are regression estimates (R² {wide[f'r_squared_{ts}'].iloc[0]:.2f} and "
-        f"{wide[f'r_squared_{se}'].iloc[0]:.2f} over {wide['n_countries'].iloc[0]} "
-        "countries): an approximation of the published map")
+        f"{wide[f'r_squared_{se}'].iloc[0]:.2f} in sample, "
+        f"{wide[f'r_squared_loo_{ts}'].iloc[0]:.2f} and "
+        f"{wide[f'r_squared_loo_{se}'].iloc[0]:.2f} leaving each country out, over "
+        f"{wide['n_countries'].iloc[0]} countries): an approximation of the published map")
     return sec
 
 
-def persona_similarity_section(data: ReportData, min_items: int = 5,
+def persona_similarity_section(data: ReportData, min_items: int | None = None,
                                baseline: str = "none") -> Section:
     """Rank of each persona's own country by WVS answer similarity, vs the baseline."""
     sec = Section("persona_similarity", TITLES["persona_similarity"])
@@ -1163,7 +1305,8 @@ def persona_similarity_section(data: ReportData, min_items: int = 5,
         sec.notes.append(_absent("wvs7", data) if d.empty else
                          f"{NOT_AVAILABLE}: no country personas in this selection")
         return sec
-    min_items = max(1, min(min_items, int(d["item_id"].nunique())))
+    if min_items is not None:
+        min_items = max(1, min(min_items, int(d["item_id"].nunique())))
     sim = _attempt(sec, "WVS similarity by persona", _stat("wvs_similarity"), d,
                    reference.wvs_distributions(), by=["model", "persona"], min_items=min_items)
     if sim is None or sim.empty:

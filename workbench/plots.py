@@ -281,10 +281,14 @@ def cultural_map(countries: pd.DataFrame, models: pd.DataFrame, label: str = "mo
                         hovertemplate="%{text}<extra></extra>")
     m = safe_frame(models)
     for _, row in m.iterrows():
+        # an open star: outside the countries' range of indicators (the regression
+        # extrapolates there, see inglehart_welzel_position)
+        outside = any(bool(row.get(f"extrapolation_{axis}", False)) for axis in (ts, se))
         fig.add_scatter(
             x=[row[f"estimate_{se}"]], y=[row[f"estimate_{ts}"]], mode="markers+text",
-            name=str(row[label]), text=[str(row[label])], textposition="bottom center",
-            marker={"symbol": "star", "size": 16},
+            name=str(row[label]) + (" (extrapolated)" if outside else ""),
+            text=[str(row[label])], textposition="bottom center",
+            marker={"symbol": "star-open" if outside else "star", "size": 16},
             error_x={"type": "data", "symmetric": False,
                      "array": [row[f"pi_high_{se}"] - row[f"estimate_{se}"]],
                      "arrayminus": [row[f"estimate_{se}"] - row[f"pi_low_{se}"]]},
@@ -317,13 +321,19 @@ def reliability_bars(rel: pd.DataFrame, threshold: float = 0.7) -> go.Figure | N
 
 
 def position_bias_bars(pb: pd.DataFrame) -> go.Figure:
-    """Excess probability on the first and last presented option (0 = no bias)."""
+    """Mass an option gains by being shown first or last, beyond what its answer code gets
+    averaged over orders (0 = no position bias; a preference for an answer does not count)."""
     p = safe_frame(pb)
     x = p["model"] + " / " + p["instrument"] if "instrument" in p.columns else p["model"]
+    centred = "first_excess_centred" in p.columns
+    first = p["first_excess_centred"] if centred else p["first_excess"]
+    last = p["last_excess_centred"] if centred else p["last_excess"]
     fig = go.Figure()
-    fig.add_bar(x=x, y=p["first_excess"], name="first option - 1/k")
-    fig.add_bar(x=x, y=p["last_excess"], name="last option - 1/k")
-    return _layout(fig, "Position bias", barmode="group", yaxis_title="excess probability")
+    fig.add_bar(x=x, y=first, name="shown first" if centred else "first option - 1/k")
+    fig.add_bar(x=x, y=last, name="shown last" if centred else "last option - 1/k")
+    return _layout(fig, "Position bias (centred on each answer's mean over orders)"
+                   if centred else "Position bias", barmode="group",
+                   yaxis_title="excess probability")
 
 
 def effect_sizes(tests: pd.DataFrame) -> go.Figure:

@@ -343,7 +343,14 @@ def export_html(ipynb: str | Path, html: str | Path, show_code: bool = False) ->
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(str(ipynb), as_version=4)
+    try:
+        nb = nbformat.read(str(ipynb), as_version=4)
+    except OSError as exc:
+        raise WorkbenchError(f"cannot read notebook '{ipynb}' ({exc.strerror or exc}): check "
+                             "the path") from exc
+    except ValueError as exc:  # nbformat.reader.NotJSONError and invalid JSON
+        raise WorkbenchError(f"'{ipynb}' is not a readable notebook "
+                             f"({str(exc).strip()[:200]}): export an executed .ipynb") from exc
     if not show_code:
         for cell in nb.cells:
             if cell.get("cell_type") == "code":
@@ -361,7 +368,11 @@ def export_html(ipynb: str | Path, html: str | Path, show_code: bool = False) ->
     title = nb.metadata.get("title") or Path(ipynb).stem.replace("_", " ")
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     html = Path(html)
-    html.write_text(body, encoding="utf-8")
+    try:
+        html.write_text(body, encoding="utf-8")
+    except OSError as exc:
+        raise WorkbenchError(f"cannot write the report '{html}' ({exc.strerror or exc}): "
+                             "choose a writable --out with free space") from exc
     return html
 
 
