@@ -87,6 +87,10 @@ def test_mfq_sections_report_norms_honestly(data):
     ok = scores["model"] != "scripted"
     assert ((scores.loc[ok, "ci_low"] <= scores.loc[ok, "score"])
             & (scores.loc[ok, "score"] <= scores.loc[ok, "ci_high"])).all()
+    catch = next(t for c, t in mfq30.tables.items() if c.startswith("Catch items"))
+    assert {"p_fail_q06", "p_fail_q22"} <= set(catch.columns)
+    values = catch[["p_fail_q06", "p_fail_q22"]].stack().dropna()
+    assert len(values) >= 4 and values.between(0, 1).all()
     mfq2 = analysis.mfq_section(data, "mfq2", countries=["JPN", "EGY", "USA"], n_boot=200)
     assert set(mfq2.data["norms"]["group_key"]) == {"JPN", "EGY"}
     z = mfq2.data["zscores"]

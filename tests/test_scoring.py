@@ -199,9 +199,16 @@ def test_exclusion_flags_follow_catch_rule(mfq_toy):
     spec = [({"persona": "p0"}, "q07", one_hot(0, codes)),
             ({"persona": "p1"}, "q07", one_hot(4, codes)),
             ({"persona": "p2"}, "q07", {0: 0.0, 1: 0.0, 2: 0.5, 3: 0.5, 4: 0.0, 5: 0.0}),
-            ({"persona": "p3"}, "q01", one_hot(4, codes))]
+            ({"persona": "p3"}, "q01", one_hot(4, codes)),
+            ({"persona": "p4"}, "q07", one_hot(5, codes)),  # two requests: 5 and 1
+            ({"persona": "p4"}, "q07", one_hot(1, codes))]
     flags = exclusion_flags(make_dists(spec, "mfqtoy"), mfq_toy)
     got = flags.set_index("persona")
+    # p_fail: probability that one answer drawn from the unit's answers fails (code > 2)
+    assert got["p_fail"].drop("p3").to_dict() == pytest.approx(
+        {"p0": 0.0, "p1": 1.0, "p2": 0.5, "p4": 0.5})
+    assert np.isnan(got.loc["p3", "p_fail"])
+    assert got.loc["p4", "value"] == pytest.approx(3.0) and got.loc["p4", "flagged"]
     assert got.loc["p0", "flagged"] == False  # noqa: E712
     assert got.loc["p1", "flagged"] == True  # noqa: E712
     assert got.loc["p2", "value"] == pytest.approx(2.5) and got.loc["p2", "flagged"]

@@ -591,8 +591,14 @@ def mfq_section(data: ReportData, instrument: str = "mfq30", countries: Sequence
     if flags is not None and not flags.empty:
         unit = flags.groupby([c for c in UNIT if c in flags.columns], dropna=False)[
             "flagged"].any().reset_index()
-        sec.tables["Catch items: respondent units the manual would exclude"] = unit.groupby(
-            "model").agg(units=("flagged", "size"), flagged=("flagged", "sum")).reset_index()
+        table = unit.groupby("model").agg(units=("flagged", "size"),
+                                          flagged=("flagged", "sum")).reset_index()
+        per_rule = flags.pivot_table(index="model", columns="item_id", values="p_fail",
+                                     aggfunc="mean")
+        per_rule.columns = [f"p_fail_{c}" for c in per_rule.columns]
+        sec.tables["Catch items: respondent units the manual would exclude (flagged: expected "
+                   "answer fails a rule; p_fail: chance that one sampled answer fails it)"] = (
+            table.merge(per_rule.reset_index(), on="model", how="left"))
     return sec
 
 

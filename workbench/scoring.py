@@ -367,16 +367,19 @@ def exclusion_flags(
 
     Why: the MFQ manual drops respondents who fail its catch items; the same rule screens
     personas/variants of a model. The rule is applied to the unit's expected canonical code
-    of the catch item (not reverse-flipped: rules are written in canonical codes). Returns one
-    row per (unit, rule): ``[*by, item_id, op, threshold, value, flagged, reason]``; a unit
-    that lacks the catch item has ``value`` NaN and ``flagged`` False. Units to drop:
+    of the catch item (not reverse-flipped: rules are written in canonical codes). The
+    published rule is about one person's single answer, so ``p_fail`` adds the probability
+    that one answer drawn from the unit's distribution fails it (the share of such
+    respondents a survey would cut). Returns one row per (unit, rule): ``[*by, item_id, op,
+    threshold, value, flagged, p_fail, reason]``; a unit that lacks the catch item has
+    ``value`` and ``p_fail`` NaN and ``flagged`` False. Units to drop:
     ``flags.groupby(by).flagged.any()``.
 
     >>> exclusion_flags(dists, "mfq30").query("flagged")  # doctest: +SKIP
     """
     inst = as_instrument(instrument)
     by = [c for c in by if c in distributions.columns]
-    cols = [*by, "item_id", "op", "threshold", "value", "flagged", "reason"]
+    cols = [*by, "item_id", "op", "threshold", "value", "flagged", "p_fail", "reason"]
     if not inst.exclusions:
         return pd.DataFrame(columns=cols)
     _require(distributions, ["request_id", "item_id", "code", "prob"], "distributions frame")
@@ -390,11 +393,18 @@ def exclusion_flags(
     out = []
     for rule in inst.exclusions:
         sub = expected[expected["item_id"] == rule.item]
-        unit_value = sub.groupby(by, dropna=False)["value"].mean() if by else sub["value"].mean()
+        fails = frame[frame["item_id"] == rule.item]
+        fails = fails.assign(_f=np.where(_OPS[rule.op](fails["code"].to_numpy(float),
+                                                       rule.value),
+                                         fails["prob"] / prob_sum.loc[fails.index], 0.0))
+        p_fail = fails.groupby(keys, dropna=False)["_f"].sum().rename("p_fail").reset_index()
         if by:
-            merged = units.merge(unit_value.reset_index(), on=by, how="left")
+            unit_value = sub.groupby(by, dropna=False)["value"].mean().reset_index()
+            unit_fail = p_fail.groupby(by, dropna=False)["p_fail"].mean().reset_index()
+            merged = units.merge(unit_value, on=by, how="left").merge(unit_fail, on=by,
+                                                                      how="left")
         else:
-            merged = units.assign(value=unit_value)
+            merged = units.assign(value=sub["value"].mean(), p_fail=p_fail["p_fail"].mean())
         merged["item_id"] = rule.item
         merged["op"] = rule.op
         merged["threshold"] = rule.value
