@@ -18,17 +18,21 @@ from workbench.store import ResultStore
 
 PERSONAS = "random:10"  # 10 personas x 32 MFQ-30 items = 320 requests
 TOTAL = 320
+# The kill tests need a run long enough that a signal sent after the first answers lands
+# mid-run on any machine: 40 personas x 32 items = 1,280 requests (about 40 s on 2 cores).
+KILL_PERSONAS, KILL_TOTAL = "random:40", 1280
 
 
-def probe_cmd(model_dir: Path, out: Path, chunk: int = 8) -> list[str]:
+def probe_cmd(model_dir: Path, out: Path, chunk: int = 8, personas: str = PERSONAS
+              ) -> list[str]:
     return [sys.executable, "-m", "workbench.cli", "probe", "--model", str(model_dir),
-            "--instrument", "mfq30", "--personas", PERSONAS, "--out", str(out),
+            "--instrument", "mfq30", "--personas", personas, "--out", str(out),
             "--no-progress", "--chunk-size", str(chunk)]
 
 
 def stored(out: Path) -> int:
-    try:
-        return ResultStore(out, read_only=True, lock_timeout=5).count()
+    try:  # a short lock wait: poll often, never stall behind the writer
+        return ResultStore(out, read_only=True, lock_timeout=0.5).count()
     except WorkbenchError:
         return 0
 
@@ -47,8 +51,8 @@ def wait_for_answers(out: Path, proc: subprocess.Popen, minimum: int, timeout: f
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_killed_probe_resumes_without_loss_or_duplicates(sig, tmp_path, tiny_model_dir):
     out = tmp_path / "res"
-    proc = subprocess.Popen(probe_cmd(tiny_model_dir, out), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    cmd = probe_cmd(tiny_model_dir, out, personas=KILL_PERSONAS)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_answers(out, proc, minimum=16)
     proc.send_signal(sig)
     proc.wait(timeout=60)
@@ -56,20 +60,19 @@ def test_killed_probe_resumes_without_loss_or_duplicates(sig, tmp_path, tiny_mod
         assert proc.returncode == 130
         assert "rerun the same command to resume" in proc.stderr.read()
     before = stored(out)
-    assert 16 <= before < TOTAL, before
-    done = subprocess.run(probe_cmd(tiny_model_dir, out), capture_output=True, text=True,
-                          timeout=300)
+    assert 16 <= before < KILL_TOTAL, before
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     store = ResultStore(out, read_only=True)
     req = store.requests()
-    assert len(req) == TOTAL and req.request_id.is_unique  # lost: 0, duplicates: 0
+    assert len(req) == KILL_TOTAL and req.request_id.is_unique  # lost: 0, duplicates: 0
     dists = store.distributions()
     assert dists.groupby("request_id").size().eq(6).all()  # no half-written answers
     # the rerun computed exactly the missing answers
     computed_line = [ln for ln in done.stdout.splitlines() if ln.startswith("| ") and "|" in ln
                      and str(tiny_model_dir.name) in ln][0]
     cells = [c.strip() for c in computed_line.strip("|").split("|")]
-    assert int(cells[2]) == TOTAL - before and int(cells[3]) == before
+    assert int(cells[2]) == KILL_TOTAL - before and int(cells[3]) == before
     print(f"\n{sig.name}: answers before kill {before}, after resume {len(req)}, "
           f"computed on resume {cells[2]}, duplicates 0, lost 0")
 
