@@ -39,8 +39,11 @@ def build_requests(args):
 def phase_workbench(args, backend, requests):
     from workbench.backends.base import ScoreRequest
 
+    # Plain continuation log-probs, the quantity lm-eval's loglikelihood returns (exclusive
+    # scoring only differs where one key begins another, which MFQ-30's 0-5 keys never do).
     score_requests = [ScoreRequest(r.rendered.messages, tuple(" " + k for k in r.rendered.keys),
-                                   r.rendered.assistant_prefix) for r in requests]
+                                   r.rendered.assistant_prefix, exclusive=False)
+                      for r in requests]
     t0 = time.perf_counter()
     out = []
     for i in range(0, len(score_requests), args.chunk):

@@ -69,3 +69,30 @@ def test_gemma_plain_prompt_starts_with_bos():
     assert not backend.has_chat_template
     ids = backend._encode_text("Question\n\nAnswer:")
     assert ids[0] == backend.tokenizer.bos_token_id == 2
+
+
+@pytest.mark.parametrize("key", ["smollm2-135m", "gemma3-270m"])
+def test_batched_cached_scoring_equals_a_naive_forward_on_the_real_model(key):
+    """The shared-prefix KV cache with left padding, on the real architectures (Gemma 3 has
+    sliding-window layers): equal to one unbatched full pass per option, within 1e-4."""
+    import dataclasses
+
+    from tests.backends.test_transformers_backend import naive_logprob
+    from workbench.backends.base import Message, ScoreRequest
+
+    backend = load_model(key)
+    persona = Message("system", "You are 45 to 59 years old, a woman, working as a cleaner, "
+                      "living in a suburb. Answer the survey question as this person would.")
+    reqs = [ScoreRequest((persona, Message("user", f"How important is {topic} in your life?"
+                                                  f"{' Use a scale from 1 to 10.' * (k % 2)}")),
+                         tuple(f" {c}" for c in range(1, 11 if k % 2 else 5)), "Answer:",
+                         exclusive=False)
+            for k, topic in enumerate(["God", "family", "work", "leisure time"])]
+    plan = backend._plan([(i, 0, backend._encode(r).context, 1) for i, r in enumerate(reqs)])
+    assert any(prefix > 0 for _, prefix in plan)  # the cached-prefix path is exercised
+    got = backend.score_options(reqs)
+    for req, scores in zip(reqs, got, strict=True):
+        for option, value in zip(req.options, scores.logprobs, strict=True):
+            assert value == pytest.approx(naive_logprob(backend, req, option), abs=1e-4)
+    exclusive = backend.score_options([dataclasses.replace(reqs[1], exclusive=True)])[0]
+    assert np.exp(exclusive.logprobs).sum() <= 1 + 1e-6

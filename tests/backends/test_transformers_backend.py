@@ -72,11 +72,15 @@ def test_exclusive_scores_take_longer_options_out_of_their_prefix(which, request
     assert sum(math.exp(v) for v in got) <= 1 + 1e-6
 
 
-def test_fast_path_is_used_for_single_token_options(tiny_backend):
-    enc = tiny_backend._encode(_requests()[0])
-    assert enc.finals is not None and len(set(enc.finals)) == 3
-    enc_slow = tiny_backend._encode(_requests()[2])
-    assert enc_slow.finals is None
+def test_options_are_read_off_as_few_forward_passes_as_their_tokens_allow(tiny_backend):
+    single, nested, labels, letters = (tiny_backend._encode(r) for r in _requests())
+    assert len(single.paths) == 1 and len(letters.paths) == 1  # one pass for "1".."3"
+    assert len(nested.paths) == 1  # " 10" = " 1" + "0": context + " 1" covers all ten
+    assert nested.paths[0] == nested.conts[9][:-1]
+    assert len(labels.paths) < len(labels.conts)  # one pass per distinct longest head
+    for enc in (single, nested, labels, letters):
+        for cont, k in zip(enc.conts, enc.path_of, strict=True):
+            assert enc.paths[k][: len(cont) - 1] == cont[:-1]
 
 
 def test_batching_does_not_change_scores(tiny_backend):

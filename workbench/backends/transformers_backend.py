@@ -1,10 +1,12 @@
 """Local Hugging Face causal LMs (hub ids, directories, GGUF files) behind the Backend protocol.
 
-Option scoring is the hot path. For each request the prompt is rendered once; when every
-option continues the prompt by the same tokens plus one distinct final token (single digits,
-or Gemma's "space, digit"), one forward pass scores all options. Otherwise each option is
-scored as a full continuation (lm-evaluation-harness style). Requests are batched by length
-under a token budget so memory stays bounded.
+Option scoring is the hot path. For each request the prompt is rendered once and the options
+are read off as few forward passes as their tokens allow: one pass over the context scores
+every single-token option (single digits, or Gemma's "space, digit" after a shared space),
+one pass over context + " 1" scores "1".."10", and options of several tokens need one pass per
+distinct longest head (see ``_Encoded``); the result equals scoring each option as a full
+continuation (lm-evaluation-harness style). Requests are batched by length under a token
+budget so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -51,10 +53,20 @@ def configure_threads() -> int:
 
 @dataclass
 class _Encoded:
+    """A request as tokens: what to run through the model and how to read each option off.
+
+    An option's log-prob needs the next-token distributions after the context and after each
+    of its proper prefixes. One forward pass over ``context + path`` yields the distributions
+    after every prefix of ``path``, so the paths run are the longest proper prefixes of the
+    options, minus those inside another: single-token options ("1".."5") need one pass over
+    the context alone, "1".."10" (where " 10" is " 1" + "0") one pass over context + " 1",
+    and labels of several tokens one pass per distinct longest head.
+    """
+
     context: list[int]
-    prefix: list[int]  # tokens shared by every option after the context
-    finals: list[int] | None  # one distinct last token per option (fast path), else None
     conts: list[list[int]]  # full continuation tokens per option
+    paths: list[list[int]]  # token sequences run after the context, one forward pass each
+    path_of: list[int]  # for each option, the path whose prefixes cover it
 
 
 class TransformersBackend:
@@ -223,34 +235,23 @@ class TransformersBackend:
                 if not piece:
                     raise WorkbenchError(f"option {option!r} tokenises to nothing")
                 conts.append(piece)
-        lengths = {len(c) for c in conts}
-        finals = None
-        prefix: list[int] = []
-        if len(lengths) == 1:
-            n = lengths.pop()
-            heads = {tuple(c[:-1]) for c in conts}
-            lasts = [c[-1] for c in conts]
-            if len(heads) == 1 and len(set(lasts)) == len(lasts):
-                prefix = list(heads.pop())
-                finals = lasts
-            del n
-        return _Encoded(context, prefix, finals, conts)
+        heads = [tuple(c[:-1]) for c in conts]
+        paths: list[tuple[int, ...]] = []
+        for head in sorted(set(heads), key=len, reverse=True):
+            if not any(p[: len(head)] == head for p in paths):
+                paths.append(head)
+        path_of = [next(k for k, p in enumerate(paths) if p[: len(h)] == h) for h in heads]
+        return _Encoded(context, conts, [list(p) for p in paths], path_of)
 
     # ----------------------------------------------------------------- scoring
     @torch.inference_mode()
     def score_options(self, requests: Sequence[ScoreRequest]) -> list[OptionScores]:
         encoded = [self._encode(r) for r in requests]
-        # Fast path: one sequence per request. Slow path: one sequence per option.
-        # A job is (request, option or -1, tokens, number of trailing tokens to score).
-        jobs: list[tuple[int, int, list[int], int]] = []
-        for i, enc in enumerate(encoded):
-            if enc.finals is not None:
-                jobs.append((i, -1, enc.context + enc.prefix, len(enc.prefix)))
-            else:
-                for j, cont in enumerate(enc.conts):
-                    jobs.append((i, j, enc.context + cont, len(cont)))
-        fast: dict[int, OptionScores] = {}
-        slow: dict[int, list[float]] = {}
+        # A job is (request, path, tokens = context + path, length of the path).
+        jobs: list[tuple[int, int, list[int], int]] = [
+            (i, k, enc.context + path, len(path))
+            for i, enc in enumerate(encoded) for k, path in enumerate(enc.paths)]
+        values = [[0.0] * len(enc.conts) for enc in encoded]
         for batch, prefix_len in self._plan(jobs):
             keep = max(n for *_, n in batch) + 1
             sequences = [tokens for _, _, tokens, _ in batch]
@@ -258,30 +259,20 @@ class TransformersBackend:
                 tails = self._tail_logprobs_prefixed(sequences, keep, prefix_len)
             else:
                 tails = self._tail_logprobs(sequences, keep)
-            for (i, j, tokens, n), tail in zip(batch, tails, strict=True):
-                # tail[keep - 1 - d] is the distribution after the token d places from the end
-                # (d = 0: after the last token), i.e. it predicts token len - d.
-                length = len(tokens)
-                scored = sum(
-                    float(tail[keep - 1 - (length - t), tokens[t]])
-                    for t in range(length - n, length)
-                )
+            for (i, k, _, n), tail in zip(batch, tails, strict=True):
+                # tail[keep - 1 - (n - d)] is the distribution after the context and the
+                # first d tokens of the path (d = n: after the whole sequence).
                 enc = encoded[i]
-                if j == -1:
-                    last = tail[keep - 1]
-                    values = tuple(scored + float(last[f]) for f in enc.finals or [])
-                    fast[i] = OptionScores(values, tuple(n + 1 for _ in values))
-                else:
-                    slow.setdefault(i, [0.0] * len(enc.conts))[j] = scored
+                for j, cont in enumerate(enc.conts):
+                    if enc.path_of[j] == k:
+                        values[i][j] = sum(float(tail[keep - 1 - (n - d), token])
+                                           for d, token in enumerate(cont))
         results = []
-        for i, (enc, request) in enumerate(zip(encoded, requests, strict=True)):
-            if i in fast:  # equal-length options: none can begin another
-                results.append(fast[i])
-                continue
-            values = tuple(slow[i])
-            if request.exclusive:
-                values = exclusive_logprobs(enc.conts, values)
-            results.append(OptionScores(values, tuple(len(c) for c in enc.conts)))
+        for enc, request, lps in zip(encoded, requests, values, strict=True):
+            scores = tuple(lps)
+            if request.exclusive:  # a no-op unless one option's tokens begin another's
+                scores = exclusive_logprobs(enc.conts, scores)
+            results.append(OptionScores(scores, tuple(len(c) for c in enc.conts)))
         return results
 
     def _plan(self, jobs: list) -> list[tuple[list, int]]:
@@ -327,7 +318,9 @@ class TransformersBackend:
         key = tuple(prefix)
         if self._kv_memo is None or self._kv_memo[0] != key:
             ids = torch.tensor([prefix], device=self.device)
-            out = self.model(input_ids=ids, use_cache=True)
+            # Only the KV cache is needed: one logit row, not the LM head over every position
+            # (for Gemma's 262k vocabulary that head costs more than the prefix itself).
+            out = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
             self._kv_memo = (key, out.past_key_values)
         return self._kv_memo[1]
 
@@ -335,36 +328,33 @@ class TransformersBackend:
                                 prefix_len: int) -> torch.Tensor:
         """As :meth:`_tail_logprobs`, but the shared prefix runs once from a KV cache.
 
-        Suffixes are right-padded: under causal attention, padding after a row's last real
-        token cannot change that row's logits, so no padding mask is needed.
+        Suffixes are left-padded after the cached prefix (the padding masked out, positions
+        continuing from the prefix), so every row ends at the last column and the LM head
+        runs on the last ``keep`` positions only, as in :meth:`_tail_logprobs`.
         """
         cache = copy.deepcopy(self._prefix_kv(sequences[0][:prefix_len]))
         suffixes = [s[prefix_len:] for s in sequences]
-        lengths = [len(s) for s in suffixes]
-        width = max(lengths)
-        ids = torch.full((len(suffixes), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        rows, width = len(suffixes), max(len(s) for s in suffixes)
+        keep = min(keep, width)
+        ids = torch.full((rows, width), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((rows, prefix_len + width), dtype=torch.long)
+        mask[:, :prefix_len] = 1
+        positions = torch.full((rows, width), prefix_len, dtype=torch.long)
         for row, suf in enumerate(suffixes):
-            ids[row, : len(suf)] = torch.tensor(suf)
-        cache.batch_repeat_interleave(len(suffixes))
-        positions = torch.arange(prefix_len, prefix_len + width).expand(len(suffixes), width)
-        mask = torch.ones((len(suffixes), prefix_len + width), dtype=torch.long)
-        low = max(0, min(lengths) - keep)  # first position any row needs
+            start = width - len(suf)
+            ids[row, start:] = torch.tensor(suf)
+            mask[row, prefix_len + start:] = 1
+            positions[row, start:] = torch.arange(prefix_len, prefix_len + len(suf))
+        cache.batch_repeat_interleave(rows)
         logits = self.model(
             input_ids=ids.to(self.device),
             attention_mask=mask.to(self.device),
             position_ids=positions.to(self.device),
             past_key_values=cache,
             use_cache=True,
-            logits_to_keep=torch.arange(low, width, device=self.device),
+            logits_to_keep=keep,
         ).logits
-        lp = torch.log_softmax(logits.float(), dim=-1).cpu()
-        # Row r's last ``keep`` positions; a short suffix (a job scoring fewer tokens than the
-        # batch's widest) leaves leading rows unused, filled with zeros and never read.
-        out = torch.zeros((len(suffixes), keep, lp.shape[-1]))
-        for r, n in enumerate(lengths):
-            start = max(n - keep, 0)
-            out[r, keep - (n - start) :] = lp[r, start - low : n - low]
-        return out
+        return torch.log_softmax(logits[:, -keep:].float(), dim=-1).cpu()
 
     def _tail_logprobs(self, sequences: list[list[int]], keep: int) -> torch.Tensor:
         """Log-softmax over the vocabulary at the last ``keep`` positions of each sequence.
