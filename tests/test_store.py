@@ -337,3 +337,24 @@ def test_a_store_from_before_follow_up_items_is_read_and_upgraded(tmp_path):
     assert upgraded.query("SELECT value FROM meta WHERE key = 'schema_version'")["value"].iloc[
         0] == "2"
     assert upgraded.answers()["expected"].iloc[0] == pytest.approx(0.1)
+
+
+def test_ctrl_c_inside_a_connection_is_held_until_it_closes(tmp_path):
+    """A KeyboardInterrupt raised inside DuckDB's callbacks into Python would come back as a
+    duckdb.Error or be lost: Ctrl-C is held while a connection is in use, then raised."""
+    import signal
+
+    store = ResultStore(tmp_path)
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with store.connect() as con:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler has run by now: the signal is held, not raised
+            con.execute("CREATE TABLE later AS SELECT 1 AS x")
+            steps.append("statement ran")
+    assert steps == ["statement ran"]
+    assert store.query("SELECT x FROM later")["x"].tolist() == [1]
+    # the previous handler is back: a Ctrl-C outside the store raises at once
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -109,15 +111,18 @@ class ResultStore:
 
         DuckDB errors that mean a broken or foreign file (corruption, missing tables) become
         :class:`WorkbenchError` naming the fix; ``InterruptException`` (Ctrl-C during a query)
-        and errors that are bugs pass through unchanged.
+        and errors that are bugs pass through unchanged. Ctrl-C while the connection is in use
+        is held and raised as ``KeyboardInterrupt`` once it is closed (see
+        :func:`_interrupts_held`); waiting for the lock stays interruptible.
         """
         ro = self.read_only if read_only is None else read_only
         con = self._open(ro)
-        try:
-            with _translate_errors(self.path, con):
-                yield con
-        finally:
-            con.close()
+        with _interrupts_held():
+            try:
+                with _translate_errors(self.path, con):
+                    yield con
+            finally:
+                con.close()
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
@@ -462,6 +467,30 @@ def _schema_problem(con: duckdb.DuckDBPyConnection) -> str | None:
         if lacking:
             return f"table '{table}' lacks column(s) {', '.join(lacking)}"
     return None
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT while a DuckDB connection is in use; raise KeyboardInterrupt afterwards.
+
+    Why: DuckDB calls back into Python (to scan the pandas frames a write registers), and a
+    KeyboardInterrupt raised inside such a callback comes back as a generic ``duckdb.Error``
+    holding a traceback, or is lost and the run goes on. Holding the signal for the length of
+    one statement or transaction (milliseconds) keeps the store consistent and the user's
+    Ctrl-C always seen. Only the main thread can set signal handlers; elsewhere this is a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
