@@ -127,8 +127,14 @@ class Design:
             if not getattr(self, name):
                 problems.append(name)
         if problems:
+            examples = {"models": "[smollm2-135m]", "instruments": "[mfq30]",
+                        "personas": "[none]", "languages": "[en]", "orders": "[original]",
+                        "paraphrases": "[0]", "answer_formats": "[numbered]",
+                        "instructions": "[forced]"}
             raise WorkbenchError(
-                f"empty design: no {', '.join(problems)} given; list at least one of each"
+                f"empty design: {', '.join(problems)} has no values, so the design expands "
+                f"to no requests; list at least one, e.g. {problems[0]}: "
+                f"{examples[problems[0]]}"
             )
         if self.repeats < 1:
             raise WorkbenchError(f"repeats must be at least 1, got {self.repeats}")
