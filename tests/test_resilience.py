@@ -52,7 +52,9 @@ def wait_for_answers(out: Path, proc: subprocess.Popen, minimum: int, timeout: f
 def test_killed_probe_resumes_without_loss_or_duplicates(sig, tmp_path, tiny_model_dir):
     out = tmp_path / "res"
     cmd = probe_cmd(tiny_model_dir, out, personas=KILL_PERSONAS)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT as at a terminal, even when the suite runs in a job that ignores it (`nohup &`)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for_answers(out, proc, minimum=16)
     proc.send_signal(sig)
     proc.wait(timeout=60)

@@ -339,7 +339,19 @@ def test_a_store_from_before_follow_up_items_is_read_and_upgraded(tmp_path):
     assert upgraded.answers()["expected"].iloc[0] == pytest.approx(0.1)
 
 
-def test_ctrl_c_inside_a_connection_is_held_until_it_closes(tmp_path):
+@pytest.fixture
+def python_ctrl_c():
+    """Python's own Ctrl-C handler for one test, also when the suite runs in a job that
+    inherited SIGINT as ignored (`nohup ... &`); the handler before is restored after."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_inside_a_connection_is_held_until_it_closes(tmp_path, python_ctrl_c):
     """A KeyboardInterrupt raised inside DuckDB's callbacks into Python would come back as a
     duckdb.Error or be lost: Ctrl-C is held while a connection is in use, then raised."""
     import signal
@@ -358,3 +370,22 @@ def test_ctrl_c_inside_a_connection_is_held_until_it_closes(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)
+
+
+def test_an_ignored_ctrl_c_stays_ignored(tmp_path):
+    """A run started with SIGINT ignored (`nohup workbench probe ... &`) keeps ignoring it:
+    the store neither raises a held interrupt nor leaves its own handler behind."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        store = ResultStore(tmp_path)
+        with store.connect() as con:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            con.execute("CREATE TABLE later AS SELECT 1 AS x")
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert store.query("SELECT x FROM later")["x"].tolist() == [1]
+    finally:
+        signal.signal(signal.SIGINT, before)

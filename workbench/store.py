@@ -482,15 +482,23 @@ def _interrupts_held() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held: list[int] = []
     previous = signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_IGN, None):
+        # Ignored (a job started with `nohup ... &` inherits SIG_IGN) or set outside Python:
+        # leave it as the user has it.
+        yield
+        return
+    held: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
         if held:
-            raise KeyboardInterrupt
+            if callable(previous):
+                previous(signal.SIGINT, None)  # Python's default raises KeyboardInterrupt
+            else:
+                os.kill(os.getpid(), signal.SIGINT)  # SIG_DFL: end the process as it would
 
 
 @contextlib.contextmanager
