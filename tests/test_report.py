@@ -349,3 +349,41 @@ def test_failing_cell_keeps_the_partial_notebook(report_store, tmp_path):
     assert sys.executable in printed  # the kernel ran with this interpreter (the venv)
     assert "never" not in printed
     assert not (out / "broken.html").exists()
+
+
+def _sleeping_notebook(path: Path) -> Path:
+    """Its second cell hangs (sleeps past the cell limit) while ``marker`` does not exist,
+    as a lost kernel message would, and creates the marker, so only the first run hangs."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params = nbformat.v4.new_code_cell('results_dir: str = ""\nmarker: str = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params,
+                nbformat.v4.new_code_cell(
+                    "import os, time\n"
+                    "if marker and os.path.exists(marker):\n"
+                    "    print('second run')\n"
+                    "else:\n"
+                    "    if marker:\n"
+                    "        open(marker, 'w').close()\n"
+                    "    time.sleep(60)")]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_cell_that_never_replies_is_retried_once_with_a_fresh_kernel(report_store, tmp_path,
+                                                                          capsys):
+    notebook = _sleeping_notebook(tmp_path / "stuck.ipynb")
+    marker = tmp_path / "first-run-hung"
+    html_path = run_report(notebook, results=report_store, out=tmp_path / "out",
+                           extra=[f"marker={marker}"], cell_timeout=4)
+    assert "second run" in _text(html_path)
+    assert "no reply within 4s" in capsys.readouterr().err
+
+
+def test_a_cell_that_times_out_twice_is_a_clear_error(report_store, tmp_path):
+    notebook = _sleeping_notebook(tmp_path / "stuck.ipynb")
+    with pytest.raises(WorkbenchError, match="no reply within 4s, twice") as info:
+        run_report(notebook, results=report_store, out=tmp_path / "out", cell_timeout=4)
+    assert "\n" not in str(info.value)

@@ -358,12 +358,11 @@ def test_ctrl_c_inside_a_connection_is_held_until_it_closes(tmp_path, python_ctr
 
     store = ResultStore(tmp_path)
     steps = []
-    with pytest.raises(KeyboardInterrupt):
-        with store.connect() as con:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)  # the handler has run by now: the signal is held, not raised
-            con.execute("CREATE TABLE later AS SELECT 1 AS x")
-            steps.append("statement ran")
+    with pytest.raises(KeyboardInterrupt), store.connect() as con:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler has run by now: the signal is held, not raised
+        con.execute("CREATE TABLE later AS SELECT 1 AS x")
+        steps.append("statement ran")
     assert steps == ["statement ran"]
     assert store.query("SELECT x FROM later")["x"].tolist() == [1]
     # the previous handler is back: a Ctrl-C outside the store raises at once

@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -295,12 +295,13 @@ def run_report(
     html = (out_dir / f"{stem}.html").resolve()
     html.unlink(missing_ok=True)  # never leave an older HTML that looks like this run's
     try:
-        pm.execute_notebook(
-            str(notebook), str(ipynb), parameters=params, kernel_name="python3",
-            language="python", progress_bar=False, log_output=False, cwd=str(out_dir),
-            start_timeout=start_timeout, execution_timeout=cell_timeout,
-            kernel_manager_class=ThisPythonKernelManager,
-        )
+        _execute_with_one_retry(
+            lambda: pm.execute_notebook(
+                str(notebook), str(ipynb), parameters=params, kernel_name="python3",
+                language="python", progress_bar=False, log_output=False, cwd=str(out_dir),
+                start_timeout=start_timeout, execution_timeout=cell_timeout,
+                kernel_manager_class=ThisPythonKernelManager,
+            ), stem, cell_timeout)
     except PapermillExecutionError as exc:
         evalue = (str(exc.evalue).strip().splitlines() or [""])[0][:300]
         raise WorkbenchError(
@@ -311,12 +312,38 @@ def run_report(
         raise
     except Exception as exc:  # kernel died, timed out or could not start
         kept = f"; the partial executed notebook is kept at {ipynb}" if ipynb.exists() else ""
+        from nbclient.exceptions import CellTimeoutError
+
+        if isinstance(exc, CellTimeoutError):
+            raise WorkbenchError(
+                f"report {stem}: a cell gave no reply within {cell_timeout}s, twice, each time "
+                f"with a fresh kernel{kept}: if a cell really needs longer, set "
+                "--cell-timeout SECONDS (or WORKBENCH_CELL_TIMEOUT)") from exc
+        first_line = (str(exc).strip().splitlines() or [""])[0][:300]
         raise WorkbenchError(
-            f"report {stem} could not run ({type(exc).__name__}: {str(exc).strip()[:300]})"
+            f"report {stem} could not run ({type(exc).__name__}: {first_line})"
             f"{kept}: check that ipykernel is installed in {sys.prefix} and the cell limits"
         ) from exc
     export_html(ipynb, html, show_code=show_code)
     return html
+
+
+def _execute_with_one_retry(execute: Callable[[], Any], stem: str, cell_timeout: int) -> None:
+    """Run ``execute``; once more with a fresh kernel if a cell timed out.
+
+    Why: reports only read stored answers, so a cell that outlives ``cell_timeout`` is almost
+    always a lost kernel message (seen once in this project's CI runs: the kernel idle, the
+    client still waiting for its reply), not slow work. A Python error in a
+    cell is never retried; a second timeout is reported as such.
+    """
+    from nbclient.exceptions import CellTimeoutError
+
+    try:
+        execute()
+    except CellTimeoutError:
+        print(f"warning: report {stem}: a cell gave no reply within {cell_timeout}s; "
+              "running the notebook once more with a fresh kernel", file=sys.stderr)
+        execute()
 
 
 def _env_seconds(name: str, default: int) -> int:
