@@ -95,6 +95,18 @@ def test_widgets_redraw_on_change(report_store):  # noqa: F811
     assert set(ex.table["instrument"]) == {"mfq30"}
 
 
+def test_the_output_widget_holds_the_current_figure_and_table(report_store):  # noqa: F811
+    """The view is the Output widget's state (no display capture by message id), so it is
+    the same in JupyterLab, in a headless run and here, and follows every change."""
+    ex = build_explorer(report_store, model="beta", instrument="wvs7")
+    figure, table = ex.output.outputs
+    assert 'class="plotly-graph-div"' in figure["data"]["text/html"]
+    assert "Q154" in table["data"]["text/html"] and "m07" not in table["data"]["text/html"]
+    ex.dropdowns["instrument"].value = "vsm2013"
+    figure, table = ex.output.outputs
+    assert "m07" in table["data"]["text/html"] and "Q154" not in table["data"]["text/html"]
+
+
 def test_explore_notebook_runs_headless(report_store, tmp_path):  # noqa: F811
     out = run_report("explore", models=["beta"], results=report_store, out=tmp_path,
                      extra=["order=reversed"])

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 
 from workbench.analysis import sort_items
 from workbench.errors import WorkbenchError
-from workbench.plots import answer_bars, figure_bundle, in_kernel, table_html
+from workbench.plots import answer_bars, figure_bundle, table_html
 from workbench.store import ResultStore
 
 ALL = "(all)"
@@ -185,14 +185,21 @@ class Explorer:
                 dd.value = current if current in values else (values[0] if values else None)
 
     def _draw(self) -> None:
-        from IPython.display import HTML, display
+        """Replace the Output widget's contents by setting its ``outputs`` state.
 
-        if not in_kernel():  # plain Python (tests): the view is in .figure and .table
-            return
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(figure_bundle(self.figure), raw=True)
-            display(HTML(table_html(self.table, "Items")))
+        Why not ``with self.output: display(...)``: that routes the cell's display messages to
+        the widget by message id, and papermill's headless client then mimics the front end by
+        sending widget updates on the kernel's shell socket while it waits on that socket for
+        the cell's reply; now and then that wait missed the reply and the report hung. A state
+        update renders the same in JupyterLab and needs no reply from anyone.
+        """
+        table = table_html(self.table, "Items")
+        self.output.outputs = (
+            {"output_type": "display_data", "data": figure_bundle(self.figure), "metadata": {}},
+            {"output_type": "display_data",
+             "data": {"text/html": table, "text/plain": f"<table of {len(self.table)} items>"},
+             "metadata": {}},
+        )
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
