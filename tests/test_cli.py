@@ -42,7 +42,8 @@ def test_probe_smoke_on_tiny_model(tmp_path, tiny_model_dir):
     "args, message",
     [
         (["probe", "--model", "smolm2", "--instrument", "mfq30"], "did you mean"),
-        (["probe", "--model", "./no/such/dir", "--instrument", "mfq30"], "unknown model"),
+        (["probe", "--model", "./no/such/dir", "--instrument", "mfq30"],
+         "model path './no/such/dir' does not exist"),
         (["probe", "--model", "missing.gguf", "--instrument", "mfq30"], "does not exist"),
         (["probe", "--model", "smollm2-135m", "--instrument", "mfq3"], "did you mean 'mfq30'"),
         (["probe", "--model", "smollm2-135m", "--instrument", "mfq30", "--personas", ""],

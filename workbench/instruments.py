@@ -368,6 +368,9 @@ def load_instrument_file(path: str | Path) -> Instrument:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
         msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "missing":
+            msg = (f"required key '{first['loc'][-1]}' is missing: add it (the format is in "
+                   "data/instruments/README.md)")
         raise WorkbenchError(
             f"instrument file '{path.name}' is invalid at {loc}: {msg}"
             + (f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else "")

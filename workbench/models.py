@@ -154,7 +154,13 @@ def resolve_model(spec: str) -> ModelSpec:
             )
         return ModelSpec(safe_name(path.name), "dir", str(path.resolve()), str(path.resolve()))
     looks_like_path = spec.startswith((".", "/", "~")) or os.sep in spec and spec.count("/") != 1
-    if looks_like_path or spec.count("/") != 1:
+    if looks_like_path:
+        raise WorkbenchError(
+            f"model path '{spec}' does not exist: check the path (a model directory with "
+            "config.json + safetensors, or a .gguf file), or use a registry key "
+            f"({', '.join(by_key)}) or a hub id like org/name"
+        )
+    if spec.count("/") != 1:
         close = difflib.get_close_matches(spec, list(by_key), n=3, cutoff=0.5)
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
         raise WorkbenchError(

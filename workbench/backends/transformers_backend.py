@@ -439,8 +439,8 @@ def _explain_load_error(spec: ModelSpec, exc: Exception) -> str:
     text = str(exc)
     if "architecture" in text and ("not supported" in text or "GGUF" in text):
         return (
-            f"cannot load '{spec.location}': {text.splitlines()[0]}. transformers can read "
-            "GGUF files only for the architectures it lists; use a supported model or serve "
+            f"cannot load '{spec.location}': {text.splitlines()[0].rstrip('. ')}; transformers can "
+            "read GGUF files only for the architectures it lists; use a supported model or serve "
             "this one with llama.cpp and use --model openai:<name>@<url>"
         )
     if spec.source == "hub":
