@@ -82,6 +82,8 @@ def test_declared_languages_are_complete_and_sourced(name):
     "mutate, message",
     [
         (lambda r: r.pop("scales"), "required key 'scales' is missing"),
+        (lambda r: r["scores"][0].update(reverse=["q99"]),
+         "unknown key 'reverse' (reverse keying belongs to an item"),
         (lambda r: r["items"].append(copy.deepcopy(r["items"][0])), "duplicate item id"),
         (lambda r: r["scores"][0]["items"].append("zz9"), "unknown item 'zz9'"),
         (lambda r: r.update(exclusions=[{"item": "nope", "op": "gt", "value": 1,

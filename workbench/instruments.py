@@ -371,6 +371,12 @@ def load_instrument_file(path: str | Path) -> Instrument:
         if first["type"] == "missing":
             msg = (f"required key '{first['loc'][-1]}' is missing: add it (the format is in "
                    "data/instruments/README.md)")
+        elif first["type"] == "extra_forbidden":
+            key = first["loc"][-1]
+            hint = (" (reverse keying belongs to an item: write `reverse: true` on that item)"
+                    if key == "reverse" else "")
+            msg = (f"unknown key '{key}'{hint}: remove it or fix its spelling (the format is "
+                   "in data/instruments/README.md)")
         raise WorkbenchError(
             f"instrument file '{path.name}' is invalid at {loc}: {msg}"
             + (f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else "")
