@@ -47,6 +47,19 @@ def _is_followup(frame: pd.DataFrame) -> pd.Series:
     return frame["given"].fillna("").astype(str).ne("")
 
 
+def _split_followups(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(plain rows, follow-up rows with ``_prev_item``/``_prev_code`` parsed from ``given``),
+    or None when the frame holds no follow-up rows."""
+    follow = _is_followup(frame)
+    if not follow.any():
+        return None
+    cond = frame[follow].copy()
+    parsed = cond["given"].map(parse_given)
+    cond["_prev_item"] = parsed.str[0]
+    cond["_prev_code"] = parsed.str[1]
+    return frame[~follow], cond
+
+
 def _cell_id(row: pd.Series, item_id: str) -> str:
     text = "|".join(str(row[c]) for c in CELL) + f"|{item_id}"
     return "followup-" + hashlib.sha256(text.encode()).hexdigest()[:24]
@@ -70,13 +83,10 @@ def marginalize_followup_distributions(dists: pd.DataFrame) -> pd.DataFrame:
     >>> out[out.item_id == "Q2"].set_index("code")["prob"].round(3).to_dict()
     {1: 0.15, 2: 0.15, 3: 0.7}
     """
-    follow = _is_followup(dists)
-    if not follow.any():
+    split = _split_followups(dists)
+    if split is None:
         return dists
-    base, cond = dists[~follow], dists[follow].copy()
-    parsed = cond["given"].map(parse_given)
-    cond["_prev_item"] = parsed.str[0]
-    cond["_prev_code"] = parsed.str[1]
+    base, cond = split
     pieces = [base]
     for (prev_item, item_id), group in cond.groupby(["_prev_item", "item_id"], sort=False):
         prev = base.loc[base["item_id"] == prev_item, [*CELL, "code", "prob"]]
@@ -129,13 +139,10 @@ def marginalize_followup_answers(answers: pd.DataFrame, marginal: pd.DataFrame
     status and parsed code); log-prob answers take expected and argmax codes from the combined
     distribution.
     """
-    follow = _is_followup(answers)
-    if not follow.any():
+    split = _split_followups(answers)
+    if split is None:
         return answers
-    base, cond = answers[~follow], answers[follow].copy()
-    parsed = cond["given"].map(parse_given)
-    cond["_prev_item"] = parsed.str[0]
-    cond["_prev_code"] = parsed.str[1]
+    base, cond = split
     pieces = [base]
     combined = marginal[marginal["request_id"].astype(str).str.startswith("followup-")]
     stats = (combined.assign(_wc=combined["code"] * combined["prob"])

@@ -18,7 +18,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -266,6 +266,32 @@ class ResultStore:
         extra = fetch({**filters, "item_id": missing})
         return pd.concat([frame, extra], ignore_index=True)
 
+    def _fetcher(self, select: str, join: str, tail: str) -> Callable[[dict], pd.DataFrame]:
+        """Filtered reader of ``requests r`` with every design factor, ``given`` and
+        ``select`` (the part :meth:`distributions` and :meth:`answers` differ in)."""
+        given = self._given_column()
+        factor_cols = ", ".join(f'r."{c}"' for c in FACTORS)
+
+        def fetch(flt: dict) -> pd.DataFrame:
+            where, params = self._where(flt)
+            return self.query(f"""
+                SELECT r.request_id, {factor_cols}, {given}, {select}
+                FROM requests r {join} {where} {tail}""", params)
+
+        return fetch
+
+    def _followups_read(self, fetch: Callable[[dict], pd.DataFrame], filters: dict,
+                        followups: str, combine: Callable[[pd.DataFrame], pd.DataFrame]
+                        ) -> pd.DataFrame:
+        """Rows as asked, or follow-ups ``combine``-d with the earlier items they need (read
+        even when the filters leave them out) and only the filtered items returned."""
+        raw = fetch(filters)
+        if followups == "asked" or not raw["given"].ne("").any():
+            return raw
+        items = set(raw["item_id"])
+        combined = combine(self._with_earlier_items(raw, filters, fetch))
+        return combined[combined["item_id"].isin(items)].reset_index(drop=True)
+
     def distributions(self, followups: str = "combined", **filters: object) -> pd.DataFrame:
         """Tidy answer distributions: one row per request x option (canonical ``code``).
 
@@ -277,24 +303,11 @@ class ResultStore:
         from workbench.followups import marginalize_followup_distributions
 
         _check_followups(followups)
-        given = self._given_column()
-
-        def fetch(flt: dict) -> pd.DataFrame:
-            where, params = self._where(flt)
-            factor_cols = ", ".join(f'r."{c}"' for c in FACTORS)
-            return self.query(f"""
-                SELECT r.request_id, {factor_cols}, {given}, o.code, o.position, o.key,
-                       o.label, o.logprob, o.prob
-                FROM requests r JOIN options o USING (request_id) {where}
-                ORDER BY r.request_id, o.code""", params)
-
-        raw = fetch(filters)
-        if followups == "asked" or not raw["given"].ne("").any():
-            return raw
-        items = set(raw["item_id"])
-        combined = marginalize_followup_distributions(
-            self._with_earlier_items(raw, filters, fetch))
-        return combined[combined["item_id"].isin(items)].reset_index(drop=True)
+        fetch = self._fetcher(
+            "o.code, o.position, o.key, o.label, o.logprob, o.prob",
+            "JOIN options o USING (request_id)", "ORDER BY r.request_id, o.code")
+        return self._followups_read(fetch, filters, followups,
+                                    marginalize_followup_distributions)
 
     def answers(self, followups: str = "combined", **filters: object) -> pd.DataFrame:
         """One row per request: expected code, argmax code, parsed answer and status.
@@ -305,27 +318,14 @@ class ResultStore:
         from workbench.followups import marginalize_followup_answers
 
         _check_followups(followups)
-        given = self._given_column()
-
-        def fetch(flt: dict) -> pd.DataFrame:
-            where, params = self._where(flt)
-            factor_cols = ", ".join(f'r."{c}"' for c in FACTORS)
-            return self.query(f"""
-                SELECT r.request_id, {factor_cols}, {given},
-                       SUM(o.code * o.prob) / NULLIF(SUM(o.prob), 0) AS expected,
-                       arg_max(o.code, o.prob) AS argmax_code,
-                       r.answer_code, r.status, r.generated_text
-                FROM requests r LEFT JOIN options o USING (request_id) {where}
-                GROUP BY ALL ORDER BY r.request_id""", params)
-
-        raw = fetch(filters)
-        if followups == "asked" or not raw["given"].ne("").any():
-            return raw
-        items = set(raw["item_id"])
-        combined = marginalize_followup_answers(
-            self._with_earlier_items(raw, filters, fetch),
-            self.distributions(**filters))
-        return combined[combined["item_id"].isin(items)].reset_index(drop=True)
+        fetch = self._fetcher(
+            """SUM(o.code * o.prob) / NULLIF(SUM(o.prob), 0) AS expected,
+               arg_max(o.code, o.prob) AS argmax_code,
+               r.answer_code, r.status, r.generated_text""",
+            "LEFT JOIN options o USING (request_id)", "GROUP BY ALL ORDER BY r.request_id")
+        return self._followups_read(
+            fetch, filters, followups,
+            lambda frame: marginalize_followup_answers(frame, self.distributions(**filters)))
 
     def provenance(self) -> pd.DataFrame:
         """Per model: what produced the numbers (ids, hashes, backend, versions, counts)."""
