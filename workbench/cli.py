@@ -215,24 +215,15 @@ def _probe(args: argparse.Namespace) -> int:
 
 def _backend_options(items: list[str]) -> dict[str, object]:
     """``["timeout=120", "api_key_env=MY_KEY"]`` -> checked options (values parsed as YAML)."""
-    import yaml
-
+    from workbench.assignments import parse_assignments
     from workbench.models import check_backend_options
 
-    out: dict[str, object] = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier():
-            raise WorkbenchError(f"backend option '{item}' is not KEY=VALUE: write e.g. "
-                                 "--backend-option max_concurrency=8")
-        try:
-            out[name] = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError as exc:
-            first = str(exc).splitlines()[0]
-            raise WorkbenchError(f"backend option '{name}': cannot parse {raw!r} as YAML "
-                                 f"({first}): quote strings") from exc
-    return check_backend_options(out)
+    return check_backend_options(parse_assignments(
+        items,
+        malformed="backend option '{item}' is not KEY=VALUE: write e.g. "
+                  "--backend-option max_concurrency=8",
+        unparseable="backend option '{name}': cannot parse {raw} as YAML ({first}): "
+                    "quote strings"))
 
 
 def _check_instrument_files(instruments: list[str]) -> None:

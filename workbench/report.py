@@ -30,11 +30,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from traitlets import default
 
+from workbench.assignments import parse_assignments
 from workbench.errors import WorkbenchError
 from workbench.paths import project_root
 
@@ -199,19 +199,11 @@ def parse_extra(extra: Sequence[str] | Mapping[str, Any] | None) -> dict[str, An
         return {}
     if isinstance(extra, Mapping):
         return dict(extra)
-    out = {}
-    for item in extra:
-        name, sep, raw = str(item).partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier():
-            raise WorkbenchError(f"parameter '{item}' is not NAME=VALUE: write e.g. -p n_boot=500")
-        try:
-            out[name] = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError as exc:
-            first = str(exc).splitlines()[0]
-            raise WorkbenchError(f"parameter '{name}': cannot parse value {raw!r} as YAML "
-                                 f"({first}); quote strings, write lists as [a, b]") from exc
-    return out
+    return parse_assignments(
+        extra,
+        malformed="parameter '{item}' is not NAME=VALUE: write e.g. -p n_boot=500",
+        unparseable="parameter '{name}': cannot parse value {raw} as YAML ({first}); quote "
+                    "strings, write lists as [a, b]")
 
 
 def _selection(declared: Mapping[str, Any], models: Sequence[str] | None,
