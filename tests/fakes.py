@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from workbench.backends.base import GenerateRequest, ModelInfo, OptionScores, ScoreRequest
 
@@ -85,3 +87,45 @@ class ScriptedTextBackend:
             out.append(self.texts[self.i % len(self.texts)])
             self.i += 1
         return out
+
+
+class HashBackend:
+    """Deterministic pseudo-random answers that depend on the whole prompt (persona, item,
+    order, wording), so scores vary across personas and variants like a real model's."""
+
+    supports_logprobs = True
+
+    def __init__(self, name: str, tilt: float = 0.0) -> None:
+        self.name, self.tilt = name, tilt
+        self.info = ModelInfo(key=name, model_id=name, backend="synthetic",
+                              file_hash=f"synthetic-{name}")
+
+    def score_options(self, requests: Sequence[ScoreRequest]) -> list[OptionScores]:
+        out = []
+        for r in requests:
+            text = "\n".join(m.content for m in r.messages)
+            k = len(r.options)
+            weights = [0.2 + hashlib.sha256(f"{self.name}|{text}|{o}".encode()).digest()[0] / 255
+                       + self.tilt * i / k for i, o in enumerate(r.options)]
+            total = sum(weights)
+            out.append(OptionScores(tuple(math.log(w / total) for w in weights),
+                                    tuple(1 for _ in weights)))
+        return out
+
+    def generate(self, requests):
+        return ["1" for _ in requests]
+
+
+def write_unsupported_gguf(path: Path) -> Path:
+    """A valid GGUF file of an architecture transformers cannot load ("notamodel")."""
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(str(path), arch="notamodel")
+    writer.add_block_count(1)
+    writer.add_tensor("token_embd.weight", np.zeros((4, 4), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import write_unsupported_gguf
 from workbench.cli import main
 from workbench.models import resolve_model, safe_name
 
@@ -98,7 +99,7 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) ->
 
 
 def _tiny_store(root: Path) -> Path:
-    from tests.test_report import HashBackend
+    from tests.fakes import HashBackend
     from workbench.design import Design
     from workbench.probe import run_probe
 
@@ -181,17 +182,7 @@ def test_non_writable_out_is_one_line(tmp_path):
 
 
 def test_unsupported_gguf_is_one_line(tmp_path):
-    import gguf
-    import numpy as np
-
-    path = tmp_path / "odd.gguf"
-    writer = gguf.GGUFWriter(str(path), arch="notamodel")
-    writer.add_block_count(1)
-    writer.add_tensor("token_embd.weight", np.zeros((4, 4), dtype=np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    path = write_unsupported_gguf(tmp_path / "odd.gguf")
     proc = run_cli("probe", "--model", str(path), "--instrument", "mfq30", "--items", "q01",
                    "--out", str(tmp_path / "res"), "--no-progress",
                    env={"WORKBENCH_CACHE": str(tmp_path / "cache")})

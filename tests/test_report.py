@@ -6,19 +6,16 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import math
 import re
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
 import nbformat
 import pytest
 
-from tests.fakes import ScriptedTextBackend
+from tests.fakes import HashBackend, ScriptedTextBackend
 from workbench import analysis
-from workbench.backends.base import ModelInfo, OptionScores, ScoreRequest
 from workbench.design import Design
 from workbench.errors import WorkbenchError
 from workbench.probe import run_probe
@@ -35,33 +32,6 @@ HOSTILE_TEXT = "<script>alert(1)</script>"
 HOSTILE_PERSONA = "<img src=x onerror=alert(2)> You answer as a test persona."
 COUNTRIES = ["USA", "DEU", "JPN", "BRA", "CHN", "SWE", "NGA", "IND"]
 FAST = ["n_boot=200", "n_perm=200"]
-
-
-class HashBackend:
-    """Deterministic pseudo-random answers that depend on the whole prompt (persona, item,
-    order, wording), so scores vary across personas and variants like a real model's."""
-
-    supports_logprobs = True
-
-    def __init__(self, name: str, tilt: float = 0.0) -> None:
-        self.name, self.tilt = name, tilt
-        self.info = ModelInfo(key=name, model_id=name, backend="synthetic",
-                              file_hash=f"synthetic-{name}")
-
-    def score_options(self, requests: Sequence[ScoreRequest]) -> list[OptionScores]:
-        out = []
-        for r in requests:
-            text = "\n".join(m.content for m in r.messages)
-            k = len(r.options)
-            weights = [0.2 + hashlib.sha256(f"{self.name}|{text}|{o}".encode()).digest()[0] / 255
-                       + self.tilt * i / k for i, o in enumerate(r.options)]
-            total = sum(weights)
-            out.append(OptionScores(tuple(math.log(w / total) for w in weights),
-                                    tuple(1 for _ in weights)))
-        return out
-
-    def generate(self, requests):
-        return ["1" for _ in requests]
 
 
 def build_store(root: Path) -> Path:
@@ -319,18 +289,23 @@ def test_notebooks_declare_parseable_parameters_and_stable_headings(kind):
 
 
 # ---------------------------------------------------------------------- failures
-def _failing_notebook(path: Path) -> Path:
+def _notebook(path: Path, parameters: str, *cells: str) -> Path:
+    """A python3 notebook at ``path``: a tagged parameters cell, then ``cells``."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    params = nbformat.v4.new_code_cell('results_dir: str = ""\nlimit: int = 1')
+    params = nbformat.v4.new_code_cell(parameters)
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params,
-                nbformat.v4.new_code_cell("import sys\nprint(sys.executable)"),
-                nbformat.v4.new_code_cell("raise ValueError(f'boom {limit}')"),
-                nbformat.v4.new_code_cell("print('never')")]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
     nbformat.write(nb, path)
     return path
+
+
+def _failing_notebook(path: Path) -> Path:
+    return _notebook(path, 'results_dir: str = ""\nlimit: int = 1',
+                     "import sys\nprint(sys.executable)",
+                     "raise ValueError(f'boom {limit}')",
+                     "print('never')")
 
 
 def test_failing_cell_keeps_the_partial_notebook(report_store, tmp_path):
@@ -354,22 +329,14 @@ def test_failing_cell_keeps_the_partial_notebook(report_store, tmp_path):
 def _sleeping_notebook(path: Path) -> Path:
     """Its second cell hangs (sleeps past the cell limit) while ``marker`` does not exist,
     as a lost kernel message would, and creates the marker, so only the first run hangs."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    params = nbformat.v4.new_code_cell('results_dir: str = ""\nmarker: str = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params,
-                nbformat.v4.new_code_cell(
-                    "import os, time\n"
-                    "if marker and os.path.exists(marker):\n"
-                    "    print('second run')\n"
-                    "else:\n"
-                    "    if marker:\n"
-                    "        open(marker, 'w').close()\n"
-                    "    time.sleep(60)")]
-    nbformat.write(nb, path)
-    return path
+    return _notebook(path, 'results_dir: str = ""\nmarker: str = ""',
+                     "import os, time\n"
+                     "if marker and os.path.exists(marker):\n"
+                     "    print('second run')\n"
+                     "else:\n"
+                     "    if marker:\n"
+                     "        open(marker, 'w').close()\n"
+                     "    time.sleep(60)")
 
 
 def test_a_cell_that_never_replies_is_retried_once_with_a_fresh_kernel(report_store, tmp_path,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import write_unsupported_gguf
 from workbench.design import Design
 from workbench.errors import WorkbenchError
 from workbench.models import load_model
@@ -152,17 +153,7 @@ def test_provenance_names_what_produced_each_number(tmp_path, tiny_model_dir):
 
 
 def test_unsupported_gguf_architecture_gives_a_clear_error(tmp_path, cache_env):
-    import gguf
-    import numpy as np
-
-    path = tmp_path / "odd.gguf"
-    writer = gguf.GGUFWriter(str(path), arch="notamodel")
-    writer.add_block_count(1)
-    writer.add_tensor("token_embd.weight", np.zeros((4, 4), dtype=np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    path = write_unsupported_gguf(tmp_path / "odd.gguf")
     with pytest.raises(WorkbenchError, match="cannot load"):
         load_model(str(path))
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import math
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from workbench.backends.base import ModelInfo, OptionScores, ScoreRequest
+from tests.fakes import HashBackend
 from workbench.design import Design
 from workbench.probe import run_probe
 
@@ -17,33 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "examples" / "stats_from_store.py"
 
 
-class _HashBackend:
-    """Deterministic answers that depend on the whole prompt (persona, item, order)."""
-
-    supports_logprobs = True
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.info = ModelInfo(key=name, model_id=name, backend="synthetic",
-                              file_hash=f"synthetic-{name}")
-
-    def score_options(self, requests: Sequence[ScoreRequest]) -> list[OptionScores]:
-        out = []
-        for r in requests:
-            text = "\n".join(m.content for m in r.messages)
-            weights = [0.2 + hashlib.sha256(f"{self.name}|{text}|{o}".encode()).digest()[0] / 255
-                       for o in r.options]
-            total = sum(weights)
-            out.append(OptionScores(tuple(math.log(w / total) for w in weights),
-                                    tuple(1 for _ in weights)))
-        return out
-
-    def generate(self, requests):
-        return ["1" for _ in requests]
-
-
 def test_stats_from_store_example_runs(tmp_path):
-    backends = {"m": _HashBackend("m")}
+    backends = {"m": HashBackend("m")}
     run_probe(Design(models=["m"], instruments=["mfq30", "vsm2013"],
                      orders=["original", "reversed"]), tmp_path, backends=backends,
               progress=False)
