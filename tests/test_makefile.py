@@ -1,0 +1,34 @@
+"""The README's two commands: `make report` installs what the report needs and nothing else."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _dry_run(target: str, tmp_path: Path) -> str:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    venv = tmp_path / "venv"  # does not exist: make plans the whole set-up
+    out = subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT, text=True,
+                         capture_output=True, check=True)
+    return out.stdout
+
+
+def test_report_installs_no_test_tools(tmp_path):
+    plan = _dry_run("report", tmp_path)
+    assert "pip install -q -e ." in plan
+    assert "torch==2.13.0" in plan
+    assert ".[test]" not in plan and "chromium" not in plan
+    assert "workbench.cli report compare" in plan
+
+
+def test_test_target_adds_test_tools(tmp_path):
+    plan = _dry_run("test", tmp_path)
+    assert '.[test]' in plan
+    assert "pytest" in plan
