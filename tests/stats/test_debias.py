@@ -279,3 +279,22 @@ def test_entry_point_options_and_scoring_run_on_the_output(noisy):
         assert list(out.columns) == list(dists.columns)
         assert out.attrs["debias"]["method"] == method
         assert np.isfinite(score_instrument(out, inst)["score"]).all()
+
+
+def test_follow_ups_asked_are_debiased_then_combined(tmp_path):
+    d = Design(models=["syn"], instruments=["wvs7"], orders=["cyclic"], items=["Q154", "Q155"])
+    backend = PositionContentBackend(PRIOR, {}, name="syn")  # position only
+    store = run_probe(d, tmp_path, backends={"syn": backend}, progress=False).store
+    asked = store.distributions(followups="asked")
+    raw = debiased(asked, "raw").sort_values(["request_id", "code"], ignore_index=True)
+    stored = store.distributions()
+    assert raw[["request_id", "code"]].equals(stored[["request_id", "code"]])
+    assert np.allclose(raw["prob"], stored["prob"])
+    q155_raw = raw[(raw.item_id == "Q155") & (raw.order == "cyc0")]["prob"]
+    assert q155_raw.max() - q155_raw.min() > 0.1  # the raw combined answer follows positions
+    out = debiased(asked, "pride")
+    q155 = out[out.item_id == "Q155"]
+    assert q155["request_id"].str.startswith("followup-").all()
+    # uniform Q154 (1/4) and uniform over the 3 remaining aims: 3 * 1/4 * 1/3 = 1/4 each
+    assert (q155["prob"] - 0.25).abs().max() < 1e-9
+    assert out.attrs["debias"]["followups"] == "combined after debiasing"

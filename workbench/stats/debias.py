@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.followups import marginalize_followup_distributions
 from workbench.prompts import is_content_free, order_settings
 from workbench.scoring import FACTORS, _check_by, _require
 
@@ -403,7 +404,20 @@ def debiased(distributions: pd.DataFrame, method: str = "raw", **options: object
     """One entry point for reports: ``method`` is ``raw`` (the stored distributions, content-
     free items dropped), ``full_permutation``, ``pride`` or ``calibration``; ``options``
     go to that estimator (see :func:`full_permutation`, :func:`pride`,
-    :func:`contextual_calibration`)."""
+    :func:`contextual_calibration`).
+
+    Pass ``store.distributions(followups="asked")`` to debias follow-up items too: each
+    asked row is debiased in its own shown order, then the follow-ups are combined over the
+    earlier item's *debiased* answers (:func:`workbench.followups.
+    marginalize_followup_distributions`), as ``store.distributions()`` combines raw ones.
+    With the default combined rows a follow-up has no single shown position and stays raw
+    under ``pride`` and ``calibration``.
+
+    Scores that pool over orders (every score of :mod:`workbench.scoring`) are the same
+    for ``raw`` and ``full_permutation`` on a balanced design: the average over orders is
+    what pooling computes. The estimators differ per request, and PriDe and calibration
+    also on items asked in fewer orders.
+    """
     estimators = {"full_permutation": full_permutation, "pride": pride,
                   "calibration": contextual_calibration}
     if method not in METHODS:
@@ -414,11 +428,17 @@ def debiased(distributions: pd.DataFrame, method: str = "raw", **options: object
         out = drop_content_free(distributions).reset_index(drop=True)
         out.attrs["debias"] = {"method": "raw",
                                "n_requests": int(out["request_id"].nunique())}
-        return out
-    estimator = estimators[method]
-    known = set(list(inspect.signature(estimator).parameters)[1:])
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise WorkbenchError(f"method '{method}' has no option(s) {unknown}: it takes "
-                             f"{sorted(known) or 'none'}")
-    return estimator(distributions, **options)
+    else:
+        estimator = estimators[method]
+        known = set(list(inspect.signature(estimator).parameters)[1:])
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise WorkbenchError(f"method '{method}' has no option(s) {unknown}: it takes "
+                                 f"{sorted(known) or 'none'}")
+        out = estimator(distributions, **options)
+    if "given" in out.columns and out["given"].fillna("").astype(str).ne("").any():
+        info = out.attrs["debias"]
+        out = marginalize_followup_distributions(out).reset_index(drop=True)
+        out.attrs["debias"] = {**info, "n_requests": int(out["request_id"].nunique()),
+                               "followups": "combined after debiasing"}
+    return out
