@@ -143,9 +143,11 @@ def full_permutation(distributions: pd.DataFrame, require_balanced: bool = True
 
     ``P(c) = (1 / |O|) * sum over shown orders o of p_o(c)``: with all k cyclic rotations
     (or all k! orders) every option is shown in every position equally often, so a position
-    prior weighs every option alike; with all k! orders this is the permutation-averaged
-    reference of Zheng et al. (2024, ICLR, "Large Language Models Are Not Robust Multiple
-    Choice Selectors", Sect. 4). Every request of a cell gets the cell's average.
+    prior weighs every option alike; with all k! orders this is the full-permutation
+    debiasing that Zheng et al. (2024, ICLR, "Large Language Models Are Not Robust Multiple
+    Choice Selectors") compare PriDe with. It leaves a residual bias: the normaliser of each
+    order depends on which option sits where (see the hand-worked test). Every request of a
+    cell gets the cell's average.
 
     ``require_balanced=False`` also averages unbalanced orders (``permutations: N``, or
     original + reversed of a 5-point scale, whose middle option never moves). Rows without
@@ -166,7 +168,8 @@ def full_permutation(distributions: pd.DataFrame, require_balanced: bool = True
 
 def _cell_priors(d: pd.DataFrame, require_balanced: bool, method: str) -> pd.DataFrame:
     """Per permuted cell and position: ``softmax_j((1 / |O|) * sum_o log p_o(option at j))``
-    (Zheng et al. 2024, eq. 3), with ``item_id``, the cell's factors and ``_k``."""
+    (Zheng et al. 2024, PriDe's prior of one sample), with ``item_id``, the cell's factors
+    and ``_k``."""
     ok = _balanced_cells(d, require_balanced)
     cells = ok.index[ok]
     if cells.empty:
@@ -325,8 +328,10 @@ def contextual_calibration(distributions: pd.DataFrame) -> pd.DataFrame:
     positions of the content-free pseudo item ("N/A" in place of the item text, mean over
     the template's content-free inputs, renormalised) asked in the same model x instrument
     x scale x persona x language x order x format x instruction x repeat. Needs
-    ``content_free: true`` in the design. Follow-up rows (combined, or asked with fewer
-    options) keep their raw distribution (counted in ``attrs``).
+    ``content_free: true`` in the design. The match is by position, i.e. by answer key, as
+    Zhao et al. calibrate per label; under ``permN`` orders the content-free item is shown
+    in its own random order. Follow-up rows (combined, or asked with fewer options) keep
+    their raw distribution (counted in ``attrs``).
     """
     d = _prepared(distributions, "calibration", keep_content_free=True, log_space=True)
     d["_scale"] = _scale_key(d)
