@@ -116,6 +116,47 @@ class HashBackend:
         return ["1" for _ in requests]
 
 
+class PositionContentBackend:
+    """Known position prior times known content preference, with optional noise:
+    ``P(option at position j) propto prior[j] * pref[item text][label] * exp(noise * z)``.
+
+    ``pref`` maps an item text (the prompt's first paragraph: instruments without an
+    instruction stem) to a weight per option label; a text it lacks (a content-free "N/A")
+    has no content preference. ``z`` is a deterministic pseudo-random number with mean 0
+    and variance 1 per prompt and option, so each order adds its own idiosyncrasy."""
+
+    supports_logprobs = True
+
+    def __init__(self, prior: Sequence[float], pref: dict[str, dict[str, float]],
+                 noise: float = 0.0, name: str = "position-content") -> None:
+        self.prior, self.pref, self.noise = list(prior), pref, noise
+        self.info = ModelInfo(key=name, model_id=name, backend="synthetic",
+                              file_hash=f"synthetic-{name}-{noise}")
+
+    def _z(self, text: str, label: str) -> float:
+        u = int.from_bytes(hashlib.sha256(f"{text}|{label}".encode()).digest()[:8], "big")
+        return (u / 2 ** 64 * 2 - 1) * math.sqrt(3)  # uniform on [-sqrt 3, sqrt 3]
+
+    def score_options(self, requests: Sequence[ScoreRequest]) -> list[OptionScores]:
+        out = []
+        for r in requests:
+            text = r.messages[-1].content
+            labels = [m.group(2) for line in text.splitlines()
+                      if (m := re.match(r"^(\w+)\. (.*)$", line.strip()))]
+            assert len(labels) == len(r.options), (labels, r.options)
+            pref = self.pref.get(text.split("\n\n")[0], {})
+            prior = self.prior[:len(labels)]
+            weights = [prior[j] * pref.get(lab, 1.0) * math.exp(self.noise * self._z(text, lab))
+                       for j, lab in enumerate(labels)]
+            total = sum(weights)
+            out.append(OptionScores(tuple(math.log(w / total) for w in weights),
+                                    tuple(1 for _ in weights)))
+        return out
+
+    def generate(self, requests):
+        raise AssertionError("log-prob scoring only")
+
+
 def write_unsupported_gguf(path: Path) -> Path:
     """A valid GGUF file of an architecture transformers cannot load ("notamodel")."""
     import gguf

@@ -153,3 +153,88 @@ def test_generation_seeds_differ_per_request_and_are_reproducible():
     assert seeds(0) == first
     assert set(seeds(1)).isdisjoint(first)
     assert all(0 <= s < 2**32 for s in first)
+
+
+# ---------------------------------------------------------------- order designs (issue 16)
+def test_cyclic_orders_expand_per_item_by_its_number_of_options():
+    d = Design(models=["m"], instruments=[MINI], orders=["cyclic"], paraphrases=[0, 1],
+               personas=["none", "political:liberal"])
+    reqs = list(d.requests("m", "fp"))
+    # a1, a2: 5 rotations each, b1 (yes/no): 2; x 2 paraphrases x 2 personas
+    assert len(reqs) == (5 + 5 + 2) * 2 * 2 == d.count()
+    a1 = {r.order: r.rendered.codes for r in reqs
+          if r.item_id == "a1" and r.paraphrase == 0 and r.persona == "none"}
+    assert a1 == {"cyc0": (1, 2, 3, 4, 5), "cyc1": (2, 3, 4, 5, 1), "cyc2": (3, 4, 5, 1, 2),
+                  "cyc3": (4, 5, 1, 2, 3), "cyc4": (5, 1, 2, 3, 4)}
+    b1 = {r.order: r.rendered.codes for r in reqs if r.item_id == "b1"}
+    assert b1 == {"cyc0": (1, 2), "cyc1": (2, 1)}
+
+
+def test_all_orders_are_every_permutation_and_refused_for_long_scales():
+    from itertools import permutations
+
+    d = Design(models=["m"], instruments=[MINI], orders=["all"])
+    reqs = list(d.requests("m", "fp"))
+    assert len(reqs) == 120 + 120 + 2 == d.count()
+    shown = [r.rendered.codes for r in reqs if r.item_id == "a1"]
+    assert shown == list(permutations([1, 2, 3, 4, 5]))  # all0 = original, lexicographic
+    with pytest.raises(WorkbenchError, match=r"720 orders.*data/orders.yaml.*cyclic"):
+        Design(models=["m"], instruments=["mfq30"], orders=["all"]).count()
+
+
+def test_permutations_key_adds_seeded_random_orders():
+    def shown(seed: int) -> list[tuple[int, ...]]:
+        d = Design(models=["m"], instruments=[MINI], permutations=4, items=["a1"], seed=seed)
+        assert d.orders == ["original", "perm1", "perm2", "perm3", "perm4"]
+        reqs = list(d.requests("m", "fp"))
+        assert len(reqs) == 5 == d.count()
+        return [r.rendered.codes for r in reqs]
+
+    assert shown(0) == shown(0)  # reproducible
+    assert shown(0) != shown(1)  # and seeded
+    assert all(sorted(c) == [1, 2, 3, 4, 5] for c in shown(0))
+    assert Design(models=["m"], instruments=[MINI], random_orders=2,
+                  permutations=2).orders[-2:] == ["perm1", "perm2"]
+    with pytest.raises(WorkbenchError, match="keep one of them"):
+        Design(models=["m"], instruments=[MINI], random_orders=2, permutations=3)
+    with pytest.raises(WorkbenchError, match="unknown option order"):
+        Design(models=["m"], instruments=[MINI], orders=["cyclical"])
+
+
+def test_follow_ups_expand_with_their_earlier_item():
+    d = Design(models=["m"], instruments=["wvs7"], orders=["cyclic"], items=["Q154", "Q155"])
+    reqs = list(d.requests("m", "fp"))
+    assert len(reqs) == d.count() == 4 + 4 * 4  # Q154 in 4 rotations; Q155 after each answer
+    q155 = [r for r in reqs if r.item_id == "Q155" and r.order == "cyc1"]
+    assert {len(r.rendered.codes) for r in q155} == {3}  # the earlier answer is left out
+
+
+def test_content_free_items_are_asked_per_scale_and_order():
+    d = Design(models=["m"], instruments=[MINI], orders=["original", "reversed"],
+               paraphrases=[0, 1], content_free=True)
+    reqs = list(d.requests("m", "fp"))
+    cf = [r for r in reqs if r.item_id.startswith("content-free:")]
+    # one per scale (agree, yesno) x order, once per cell (no paraphrases)
+    assert sorted({r.item_id for r in cf}) == ["content-free:agree:0", "content-free:yesno:0"]
+    assert len(cf) == 2 * 2 and len(reqs) == 3 * 2 * 2 + 4 == d.count()
+    agree = next(r for r in cf if r.item_id == "content-free:agree:0" and r.order == "reversed")
+    text = agree.rendered.messages[-1].content
+    assert text.startswith("Say how much you agree.\n\nN/A\n\n1. strongly agree")
+    with pytest.raises(WorkbenchError, match="content_free"):
+        Design(models=["m"], instruments=[MINI], content_free="yes")
+
+
+def test_the_stored_options_carry_the_shown_order(tmp_path):
+    from tests.fakes import FirstPositionBackend
+    from workbench.probe import run_probe
+
+    d = Design(models=["fake"], instruments=[MINI], orders=["cyclic"], items=["a1"])
+    store = run_probe(d, tmp_path, backends={"fake": FirstPositionBackend()},
+                      progress=False).store
+    dists = store.distributions()
+    shown = (dists.sort_values("position").groupby("order")["code"]
+             .agg(tuple).to_dict())
+    assert shown == {f"cyc{r}": tuple([1, 2, 3, 4, 5][r:] + [1, 2, 3, 4, 5][:r])
+                     for r in range(5)}
+    top = dists.loc[dists.groupby("request_id")["prob"].idxmax()].set_index("order")["code"]
+    assert top.to_dict() == {"cyc0": 1, "cyc1": 2, "cyc2": 3, "cyc3": 4, "cyc4": 5}

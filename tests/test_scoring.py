@@ -499,3 +499,22 @@ def test_real_wvs7_indices_are_linear_in_answer_shares():
     got = score_wvs7(make_dists(spec, inst.id)).set_index("score_id")["score"]
     assert got["autonomy"] == pytest.approx(0.9 + 0.35 - 0.2 - 0.65)
     assert got["postmaterialism"] == pytest.approx(1 + (0.2 + 0.4) + (0.05 + 0.35))
+
+
+def test_content_free_pseudo_items_are_stored_but_never_scored(tmp_path):
+    from pathlib import Path
+
+    from tests.fakes import HashBackend
+    from workbench.design import Design
+    from workbench.probe import run_probe
+
+    mini = str(Path(__file__).parent / "fixtures" / "mini.yaml")
+    d = Design(models=["h"], instruments=[mini], orders=["original", "reversed"],
+               content_free=True)
+    dists = run_probe(d, tmp_path, backends={"h": HashBackend("h")},
+                      progress=False).store.distributions()
+    content_free = dists["item_id"].str.startswith("content-free:")
+    assert content_free.any()
+    with_cf = score_instrument(dists, mini, by=["model"])
+    without = score_instrument(dists[~content_free], mini, by=["model"])
+    pd.testing.assert_frame_equal(with_cf, without)

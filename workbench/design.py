@@ -22,8 +22,12 @@ from workbench.followups import format_given
 from workbench.instruments import Instrument, Item, load_instrument
 from workbench.personas import Persona, expand_personas
 from workbench.prompts import (
+    CONTENT_FREE_PREFIX,
     PromptTemplate,
     RenderedItem,
+    check_order_names,
+    expand_orders,
+    is_content_free,
     load_template,
     option_order,
     render_follow_up,
@@ -39,8 +43,10 @@ class Design:
     instruments: list[str]
     personas: list[str] = field(default_factory=lambda: ["none"])
     languages: list[str] = field(default_factory=lambda: ["en"])
-    orders: list[str] = field(default_factory=lambda: ["original"])  # original|reversed|permN
+    # original | reversed | cyclic (k rotations) | all (k! orders) | permN | cycN | allN
+    orders: list[str] = field(default_factory=lambda: ["original"])
     random_orders: int = 0  # adds perm1..permK
+    permutations: int = 0  # the same: N seeded random orders perm1..permN
     paraphrases: list[int] = field(default_factory=lambda: [0])  # 0 = original wording
     answer_formats: list[str] = field(default_factory=lambda: ["numbered"])
     instructions: list[str] = field(default_factory=lambda: ["forced"])
@@ -52,6 +58,7 @@ class Design:
     template: str = "default"
     items: list[str] | None = None  # restrict to these item ids (all instruments)
     custom_personas: dict[str, str] = field(default_factory=dict)
+    content_free: bool = False  # adds content-free pseudo items (contextual calibration)
     name: str = "probe"
 
     def __post_init__(self) -> None:
@@ -96,8 +103,8 @@ class Design:
             raise wrong("paraphrases", "a list of integers (0 = original wording)", value,
                         "[0, 1]")
         self.paraphrases = list(value)
-        for name, lowest in (("random_orders", 0), ("repeats", None), ("max_new_tokens", 1),
-                             ("seed", None)):
+        for name, lowest in (("random_orders", 0), ("permutations", 0), ("repeats", None),
+                             ("max_new_tokens", 1), ("seed", None)):
             value = getattr(self, name)
             if not is_int(value):
                 digits = isinstance(value, str) and value.strip().lstrip("-").isdigit()
@@ -109,6 +116,8 @@ class Design:
         if isinstance(self.temperature, bool) or not isinstance(self.temperature, int | float):
             raise wrong("temperature", "a number", self.temperature, "0.7")
         self.temperature = float(self.temperature)
+        if not isinstance(self.content_free, bool):
+            raise wrong("content_free", "a boolean", self.content_free, "true")
         for name in ("mode", "template", "name"):
             value = getattr(self, name)
             if not isinstance(value, str):
@@ -147,8 +156,14 @@ class Design:
             )
         if self.temperature < 0:
             raise WorkbenchError(f"temperature must be >= 0, got {self.temperature}")
+        check_order_names(self.orders)
+        if self.random_orders and self.permutations and self.random_orders != self.permutations:
+            raise WorkbenchError(
+                f"random_orders: {self.random_orders} and permutations: {self.permutations} "
+                "both ask for random orders: keep one of them (they mean the same)")
+        n_random = max(self.random_orders, self.permutations)
         self.orders = list(dict.fromkeys(
-            list(self.orders) + [f"perm{i}" for i in range(1, self.random_orders + 1)]))
+            list(self.orders) + [f"perm{i}" for i in range(1, n_random + 1)]))
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: object) -> Design:
@@ -208,18 +223,54 @@ class Design:
     def expanded_personas(self) -> list[Persona]:
         return expand_personas(self.personas, self.seed, self.custom_personas)
 
-    def count(self, n_items: int | None = None) -> int:
+    def count(self) -> int:
         """Requests per model (without materialising them).
 
         A follow-up item counts once per answer of the item it follows (it is asked after
-        each of them, see :mod:`workbench.followups`).
+        each of them, see :mod:`workbench.followups`), an item once per order its scale
+        expands to (``cyclic``: k, ``all``: k!), and a content-free item once per order and
+        cell (one wording).
         """
-        if n_items is None:
-            n_items = sum(_asked_per_cell(inst, it) for inst in self.loaded_instruments()
-                          for it in self._items(inst))
-        return (n_items * len(self.expanded_personas()) * len(self.languages) * len(self.orders)
-                * len(self.paraphrases) * len(self.answer_formats) * len(self.instructions)
-                * self.repeats)
+        cells = (len(self.expanded_personas()) * len(self.languages)
+                 * len(self.answer_formats) * len(self.instructions) * self.repeats)
+        texts = (_content_free_texts(load_template(self.template), self.languages)
+                 if self.content_free else {})
+        total = 0
+        for inst in self.loaded_instruments():
+            for it in self._items(inst):
+                n_orders = len(self._orders_for(inst, it.scale, it.id))
+                total += _asked_per_cell(inst, it) * n_orders * len(self.paraphrases)
+            for scale_id, _ in self._content_free_items(inst, texts):
+                total += len(self._orders_for(inst, scale_id, f"the {scale_id} scale"))
+        return total * cells
+
+    def _orders_for(self, instrument: Instrument, scale_id: str, what: str) -> list[str]:
+        """The concrete order names asked for items of one scale (``cyclic``/``all`` expand
+        by its number of options)."""
+        k = len(instrument.scales[scale_id].codes)
+        return expand_orders(self.orders, k, f"'{what}' of '{instrument.id}'")
+
+    def _content_free_items(self, instrument: Instrument, texts: dict[str, list[str]]
+                            ) -> list[tuple[str, Item]]:
+        """(scale, pseudo item) pairs: with ``content_free: true``, one item per scale the
+        chosen items use and per content-free text of the prompt template (``texts``: the
+        texts per language), its text in place of an item's and the instruction stem of the
+        scale's first item (Zhao et al. 2021). Empty without the switch."""
+        if not self.content_free:
+            return []
+        taken = [it.id for it in instrument.items if is_content_free(it.id)]
+        if taken:
+            raise WorkbenchError(
+                f"instrument '{instrument.id}' has item(s) {taken} whose ids start with "
+                f"'{CONTENT_FREE_PREFIX}', which marks content-free pseudo items: rename them")
+        first: dict[str, Item] = {}
+        for it in self._items(instrument):
+            first.setdefault(it.scale, it)
+        n_texts = min(len(t) for t in texts.values())
+        return [(scale_id, Item(
+                    id=f"{CONTENT_FREE_PREFIX}{scale_id}:{i}", scale=scale_id, role="unscored",
+                    instruction=item.instruction, text={lang: t[i] for lang, t in texts.items()}))
+                for scale_id, item in first.items() for i in range(n_texts)]
 
     def _items(self, instrument: Instrument) -> list:
         if self.items is None:
@@ -247,8 +298,14 @@ class Design:
                     f"instrument '{instrument.id}' has no {missing} version (has: "
                     f"{', '.join(instrument.languages)}); drop those languages or that instrument"
                 )
-            for item in self._items(instrument):
-                cells = product(personas, self.languages, self.orders, self.paraphrases,
+            texts = _content_free_texts(template, self.languages) if self.content_free else {}
+            asked = [(it, self._orders_for(instrument, it.scale, it.id), self.paraphrases)
+                     for it in self._items(instrument)]
+            # content-free items: once per order and cell, their one wording (paraphrase 0)
+            asked += [(it, self._orders_for(instrument, scale_id, f"the {scale_id} scale"), [0])
+                      for scale_id, it in self._content_free_items(instrument, texts)]
+            for item, orders, paraphrases in asked:
+                cells = product(personas, self.languages, orders, paraphrases,
                                 self.answer_formats, self.instructions)
                 for persona, language, order, paraphrase, fmt, instruction in cells:
                     variant = _Variant(template, instrument, persona.text(language), language,
@@ -259,6 +316,24 @@ class Design:
                                 self, model, model_fingerprint, instrument, item.id, persona,
                                 language, order, paraphrase, fmt, instruction, repeat,
                                 template.version, rendered, given)
+
+
+def _content_free_texts(template: PromptTemplate, languages: list[str]) -> dict[str, list[str]]:
+    """The template's content-free inputs per language (``content_free`` in its file)."""
+    texts = {}
+    for lang in languages:
+        value = template.lang(lang).get("content_free")
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise WorkbenchError(
+                f"prompt template '{template.id}' has no content_free list for language "
+                f"'{lang}': add content_free: [\"N/A\"] under languages.{lang} in "
+                f"data/prompts/{template.id}.yaml, or drop content_free from the design")
+        texts[lang] = value
+    if len({len(v) for v in texts.values()}) > 1:
+        raise WorkbenchError(
+            f"prompt template '{template.id}' has content_free lists of different lengths "
+            "per language: give every language the same number of content-free inputs")
+    return texts
 
 
 def _asked_per_cell(instrument: Instrument, item: Item) -> int:
@@ -294,7 +369,7 @@ class _Variant:
     def render(self, item: Item) -> Iterator[tuple[str, RenderedItem]]:
         """(given, rendered) pairs: one for a plain item, one per earlier answer for a
         follow-up (that answer in the conversation and, if excluded, not offered again)."""
-        scale = self.instrument.scale_of(item.id)
+        scale = self.instrument.scales[item.scale]
         if item.follows is None:
             yield "", self._render(item, self._codes(item, scale.codes), self.persona_text)
             return

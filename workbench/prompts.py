@@ -7,11 +7,15 @@ presented position, so the stored answer can always be mapped back to the canoni
 
 from __future__ import annotations
 
+import math
 import random
+import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from workbench.backends.base import Message
 from workbench.errors import WorkbenchError
@@ -45,8 +49,101 @@ def load_template(name: str = "default") -> PromptTemplate:
     return PromptTemplate(raw["id"], str(raw["version"]), raw["languages"], raw["answer_formats"])
 
 
+#: Item ids of the content-free pseudo items (``content-free:<scale>:<i>``, Zhao et al. 2021):
+#: stored like items, never scored (see :func:`is_content_free`).
+CONTENT_FREE_PREFIX = "content-free:"
+
+#: Order specs that expand per item into several orders (see :func:`expand_orders`).
+ORDER_SPECS = ("cyclic", "all")
+_ORDER_NAME = re.compile(r"^(original|reversed|perm[1-9][0-9]*|cyc[0-9]+|all[0-9]+|cyclic|all)$")
+
+
+class OrderSettings(BaseModel):
+    """``data/orders.yaml``: limits of the order designs and the estimators' numerics."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    all_orders_max_options: int = Field(ge=2, le=8)
+    prob_floor: float = Field(gt=0, lt=1e-3)
+
+
+@lru_cache(maxsize=4)
+def _order_settings(path: str) -> OrderSettings:
+    file = Path(path)
+    if not file.is_file():
+        raise WorkbenchError(f"missing settings file '{file}': restore data/orders.yaml")
+    try:
+        return OrderSettings(**(yaml.safe_load(file.read_text(encoding="utf-8")) or {}))
+    except (yaml.YAMLError, TypeError, ValidationError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise WorkbenchError(f"settings file '{file}' is invalid ({first}): fix it as "
+                             "its comments describe") from exc
+
+
+def order_settings() -> OrderSettings:
+    """The validated order settings (``data/orders.yaml``)."""
+    return _order_settings(str(data_dir() / "orders.yaml"))
+
+
+def is_content_free(item_id: object) -> bool:
+    """True for the id of a content-free pseudo item (asked for calibration, never scored)."""
+    return str(item_id).startswith(CONTENT_FREE_PREFIX)
+
+
+def check_order_names(orders: list[str]) -> None:
+    """Refuse an unknown order name before anything is expanded."""
+    bad = [o for o in orders if not _ORDER_NAME.match(o)]
+    if bad:
+        raise WorkbenchError(
+            f"unknown option order(s) {bad}: use original, reversed, cyclic (all k rotations), "
+            "all (all k! orders, small scales only), permN, cycN or allN; for N random "
+            "orders write permutations: N"
+        )
+
+
+def expand_orders(orders: list[str], k: int, what: str) -> list[str]:
+    """Concrete order names for an item with ``k`` options, in design order, duplicates
+    dropped: ``cyclic`` -> ``cyc0..cyc{k-1}`` (cyc0 = original), ``all`` ->
+    ``all0..all{k!-1}`` (lexicographic, all0 = original); other names stay as they are.
+
+    ``all`` is refused above ``all_orders_max_options`` of ``data/orders.yaml`` (``what``
+    names the item in the message).
+    """
+    out: list[str] = []
+    for order in orders:
+        if order == "cyclic":
+            out += [f"cyc{r}" for r in range(k)]
+        elif order == "all":
+            limit = order_settings().all_orders_max_options
+            if k > limit:
+                raise WorkbenchError(
+                    f"orders: [all] would ask {what} in all {math.factorial(k)} orders of its "
+                    f"{k} options; all is allowed up to {limit} options (all_orders_max_options "
+                    "in data/orders.yaml): use orders: [cyclic] (k rotations, enough for PriDe "
+                    "and the full-permutation average) or permutations: N"
+                )
+            out += [f"all{i}" for i in range(math.factorial(k))]
+        else:
+            out.append(order)
+    return list(dict.fromkeys(out))
+
+
+def _nth_permutation(items: list[int], n: int) -> list[int]:
+    """The ``n``-th permutation of ``items`` in lexicographic order of positions (as
+    :func:`itertools.permutations` lists them), by the factorial number system."""
+    pool, out = list(items), []
+    n %= math.factorial(len(pool))
+    for i in range(len(pool) - 1, -1, -1):
+        index, n = divmod(n, math.factorial(i))
+        out.append(pool.pop(index))
+    return out
+
+
 def option_order(codes: list[int], order: str, seed: int, key: str) -> list[int]:
-    """Codes in presented order for an order id: original, reversed, or permN (seeded per item)."""
+    """Codes in presented order for an order name: original, reversed, permN (seeded per
+    item ``key``), cycN (rotation by N: cyc1 shows the second code first) or allN (the N-th
+    of all k! orders). N wraps around for a scale with fewer options (a follow-up that
+    leaves the earlier answer out)."""
     if order == "original":
         return list(codes)
     if order == "reversed":
@@ -56,8 +153,14 @@ def option_order(codes: list[int], order: str, seed: int, key: str) -> list[int]
         shuffled = list(codes)
         rng.shuffle(shuffled)
         return shuffled
+    if order.startswith("cyc") and order[3:].isdigit():
+        r = int(order[3:]) % len(codes)
+        return list(codes[r:]) + list(codes[:r])
+    if order.startswith("all") and order[3:].isdigit():
+        return _nth_permutation(list(codes), int(order[3:]))
     raise WorkbenchError(
-        f"unknown option order '{order}': use original, reversed or permN (e.g. perm1)"
+        f"unknown option order '{order}': use original, reversed, permN, cycN or allN "
+        "(e.g. perm1), or cyclic / all in the design"
     )
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.instruments import Instrument, Score, load_instrument
+from workbench.prompts import is_content_free
 
 #: Columns that identify a request's experimental condition (see the data contract; the
 #: result store adds ``instruction`` and ``mode``). Functions use the ones a frame has.
@@ -107,6 +108,7 @@ def _select_instrument(frame: pd.DataFrame, inst: Instrument, what: str) -> pd.D
     _require(frame, ["item_id"], what)
     if "instrument" in frame.columns:
         frame = frame[frame["instrument"] == inst.id]
+    frame = frame[~frame["item_id"].map(is_content_free)]  # calibration inputs, never scored
     if frame.empty:
         raise WorkbenchError(
             f"the {what} holds no rows for instrument '{inst.id}': check the instrument id "

@@ -1,4 +1,5 @@
-"""Statistics on probing frames: intervals, reliability, consistency, distances, comparisons.
+"""Statistics on probing frames: intervals, reliability, consistency, debiasing, distances,
+comparisons.
 
 Every function takes the tidy ``distributions`` / ``answers`` frames that probing produces
 (or the score frames from :mod:`workbench.scoring`) and returns a tidy frame.
@@ -17,6 +18,14 @@ from workbench.stats.consistency import (
     consistency_across,
     consistency_summary,
     position_bias,
+)
+from workbench.stats.debias import (
+    contextual_calibration,
+    debiased,
+    full_permutation,
+    position_prior,
+    pride,
+    pride_prior,
 )
 from workbench.stats.distance import (
     anchor_vsm_constants,
@@ -43,8 +52,11 @@ __all__ = [
     "bootstrap_scores",
     "consistency_across",
     "consistency_summary",
+    "contextual_calibration",
     "correct_pvalues",
     "cronbach_alpha",
+    "debiased",
+    "full_permutation",
     "hofstede_distance",
     "inglehart_welzel_position",
     "item_total_correlations",
@@ -57,6 +69,9 @@ __all__ = [
     "ordinal_regression",
     "permutation_test_scores",
     "position_bias",
+    "position_prior",
+    "pride",
+    "pride_prior",
     "reliability_by_score",
     "respondent_table",
     "wvs_similarity",
