@@ -14,6 +14,7 @@ from workbench.errors import WorkbenchError
 from workbench.instruments import (
     Instrument,
     available_instruments,
+    instruments_dir,
     load_instrument,
     load_instrument_file,
 )
@@ -42,7 +43,7 @@ def test_fixture_loads():
     assert inst.n_paraphrases("en") == 2
 
 
-@pytest.mark.parametrize("name", ["mfq30", "mfq2", "wvs7", "vsm2013"])
+@pytest.mark.parametrize("name", ["mfq30", "mfq2", "wvs7", "vsm2013", "pvq21"])
 def test_shipped_instruments_validate(name):
     if name not in available_instruments():
         pytest.skip(f"{name} not shipped yet")
@@ -76,6 +77,22 @@ def test_declared_languages_are_complete_and_sourced(name):
                 name, lang, scale_id)
         for instr_id, texts in inst.instructions.items():
             assert texts.get(lang, "").strip(), (name, lang, instr_id)
+
+
+@pytest.mark.parametrize("name", available_instruments())
+def test_every_language_and_wording_form_states_its_source_and_official_status(name):
+    """A report must be able to say beside every number whether its wording is official, so
+    every shipped file marks each language (and each wording form) with a source and
+    official: true/false; an unmarked language would read as unknown."""
+    inst = load_instrument(name)
+    raw = yaml.safe_load((instruments_dir() / f"{name}.yaml").read_text(encoding="utf-8"))
+    for lang, info in raw["languages"].items():
+        assert str(info.get("source", "")).strip(), (name, lang)
+        assert isinstance(info.get("official"), bool), f"{name}: '{lang}' lacks official: bool"
+        assert inst.languages[lang].official is info["official"]
+    if inst.forms is not None:
+        for form, spec in inst.forms.forms.items():
+            assert spec.source.strip() and isinstance(spec.official, bool), (name, form)
 
 
 @pytest.mark.parametrize(

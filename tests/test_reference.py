@@ -151,3 +151,30 @@ def test_global_opinion_qa_never_evaluates_code(tmp_path):
     path.write_text(f'question,selections,options,source\n"q","{evil}","[\'x\']",WVS\n')
     with pytest.raises(WorkbenchError, match="cannot parse"):
         ref.load_global_opinion_qa(path)
+
+
+def test_ess_human_values_ship_without_numbers_and_load_a_built_table(tmp_path):
+    shipped = ref.ess_human_values()
+    assert shipped.empty and list(shipped.columns) == ref.ESS_VALUES_COLUMNS
+    sources = ref.reference_sources().set_index("file")
+    assert "CC BY-NC-SA 4.0" in sources.loc["ess_human_values.csv", "terms"]
+    built = pd.DataFrame([{"iso3": "DEU", "country": "Germany", "essround": 10,
+                           "score_id": "power_centred", "mean": -1.2, "n": 2000,
+                           "source": "ESS10 ed. 3.2, anweight"}])
+    path = tmp_path / "ess.csv"
+    built.to_csv(path, index=False)
+    assert ref.ess_human_values(path)["mean"].tolist() == [-1.2]
+    built.drop(columns="n").to_csv(path, index=False)
+    with pytest.raises(WorkbenchError, match=r"lacks column\(s\) \['n'\]"):
+        ref.ess_human_values(path)
+    with pytest.raises(WorkbenchError, match="does not exist"):
+        ref.ess_human_values(tmp_path / "nope.csv")
+
+
+def test_ess_variables_cover_every_pvq21_item_once():
+    variables = ref.ess_variables()
+    pvq = load_instrument("pvq21")
+    assert list(variables) == [it.id for it in pvq.items]
+    assert len(set(variables.values())) == 21
+    # each item's notes name the same ESS variable
+    assert all(pvq.item(i).notes == f"ESS variable {v}" for i, v in variables.items())

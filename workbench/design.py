@@ -309,7 +309,8 @@ class Design:
                                 self.answer_formats, self.instructions)
                 for persona, language, order, paraphrase, fmt, instruction in cells:
                     variant = _Variant(template, instrument, persona.text(language), language,
-                                       order, paraphrase, fmt, instruction, self.seed)
+                                       order, paraphrase, fmt, instruction, self.seed,
+                                       instrument.form_for(persona.attributes))
                     for given, rendered in variant.render(item):
                         for repeat in range(self.repeats):
                             yield ProbeRequest.build(
@@ -355,12 +356,13 @@ class _Variant:
     answer_format: str
     instruction: str
     seed: int
+    form: str | None = None  # the item wording form the persona picks (Instrument.form_for)
 
     def _render(self, item: Item, codes: list[int], persona_text: str | None) -> RenderedItem:
         return render_item(self.template, self.instrument, item, language=self.language,
                            paraphrase=self.paraphrase, presented_codes=codes,
                            answer_format=self.answer_format, instruction=self.instruction,
-                           persona_text=persona_text)
+                           persona_text=persona_text, form=self.form)
 
     def _codes(self, item: Item, codes: list[int], salt: str = "") -> list[int]:
         return option_order(codes, self.order, self.seed,

@@ -37,10 +37,52 @@ class Source(_Strict):
 
 
 class LanguageInfo(_Strict):
-    """Provenance of one language version; translations are never silently machine-made."""
+    """Provenance of one language version; translations are never silently machine-made.
+
+    ``official`` says whether the wording is the instrument authors' own (original or an
+    authorised translation) or one produced elsewhere (e.g. here), which reports must say.
+    """
 
     source: str
     translator: str | None = None
+    official: bool | None = None
+
+
+class WordingForm(_Strict):
+    """One wording form of the items (e.g. the ESS portraits' female version).
+
+    ``when`` lists the values of the persona attribute (see :class:`Forms`) that pick it.
+    """
+
+    source: str
+    official: bool
+    when: list[str] = Field(default_factory=list)
+
+
+class Forms(_Strict):
+    """Alternative wordings of every item picked by a persona attribute (e.g. gender).
+
+    Each item's ``text`` holds the ``default`` form; the others are under the item's
+    ``forms``. A persona whose ``attribute`` value is in no form's ``when`` gets the default.
+    """
+
+    attribute: str
+    default: str
+    forms: dict[str, WordingForm]
+
+    @model_validator(mode="after")
+    def _check(self) -> Forms:
+        if self.default not in self.forms:
+            raise ValueError(f"forms: default '{self.default}' is not under 'forms' (defined: "
+                             f"{sorted(self.forms)}); add it with its source")
+        seen: dict[str, str] = {}
+        for name, form in self.forms.items():
+            for value in form.when:
+                if value in seen:
+                    raise ValueError(f"forms: '{self.attribute}: {value}' picks both "
+                                     f"'{seen[value]}' and '{name}': keep it in one 'when'")
+                seen[value] = name
+        return self
 
 
 class Scale(_Strict):
@@ -100,6 +142,7 @@ class Item(_Strict):
     role: Literal["scored", "catch", "index_input", "unscored"] = "scored"
     paraphrases: dict[str, list[str]] = Field(default_factory=dict)
     follows: FollowUp | None = None
+    forms: dict[str, dict[str, str]] = Field(default_factory=dict)
     notes: str | None = None
 
 
@@ -120,29 +163,36 @@ class Score(_Strict):
 
     ``method: mean`` averages the listed items' values (e.g. an MFQ foundation);
     ``method: linear`` is ``constant + sum(weight * value)`` (e.g. a VSM 2013 index), where
-    ``constant_param`` names a user-settable constant (the VSM manual's C).
+    ``constant_param`` names a user-settable constant (the VSM manual's C);
+    ``method: centred`` is the mean of ``items`` minus the ``centre`` score (a ``mean`` score,
+    e.g. Schwartz's MRAT), computed per respondent unit and then averaged (ipsative scores).
     """
 
     id: str
     label: str
-    method: Literal["mean", "linear"]
+    method: Literal["mean", "linear", "centred"]
     items: list[str] = Field(default_factory=list)
     terms: list[Term] = Field(default_factory=list)
     constant: float = 0.0
     constant_param: str | None = None
+    centre: str | None = None
     notes: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Score:
-        if self.method == "mean" and not self.items:
-            raise ValueError(f"score '{self.id}': method 'mean' needs a non-empty 'items' list")
+        if self.method in ("mean", "centred") and not self.items:
+            raise ValueError(f"score '{self.id}': method '{self.method}' needs a non-empty "
+                             "'items' list")
+        if (self.method == "centred") != (self.centre is not None):
+            raise ValueError(f"score '{self.id}': 'centre' (the score subtracted, e.g. mrat) "
+                             "goes with method 'centred' and only with it")
         if self.method == "linear" and not self.terms:
             raise ValueError(f"score '{self.id}': method 'linear' needs a non-empty 'terms' list")
         return self
 
     @property
     def item_ids(self) -> list[str]:
-        return list(self.items) if self.method == "mean" else [t.item for t in self.terms]
+        return [t.item for t in self.terms] if self.method == "linear" else list(self.items)
 
 
 #: Comparison of an exclusion rule (the answer is on the left, the threshold on the right).
@@ -171,6 +221,8 @@ class Instrument(_Strict):
     items: list[Item] = Field(min_length=1)
     scores: list[Score] = Field(default_factory=list)
     exclusions: list[Exclusion] = Field(default_factory=list)
+    forms: Forms | None = None
+    profile: list[str] = Field(default_factory=list)
     paraphrase_source: str | None = None
     notes: str | None = None
 
@@ -226,10 +278,10 @@ class Instrument(_Strict):
                         f"respondents (see 'exclusions'); remove it from the score or change "
                         f"its role"
                     )
-                if s.method == "mean" and self.scales[item.scale].type != "ordinal":
+                if s.method != "linear" and self.scales[item.scale].type != "ordinal":
                     raise ValueError(
-                        f"score '{s.id}' (method 'mean') includes item '{item_id}', whose scale "
-                        f"'{item.scale}' is nominal: category codes have no meaningful mean; "
+                        f"score '{s.id}' (method '{s.method}') includes item '{item_id}', whose "
+                        f"scale '{item.scale}' is nominal: category codes have no meaningful mean; "
                         f"use method 'linear' with 'codes' terms for it"
                     )
             for term in s.terms:
@@ -247,6 +299,11 @@ class Instrument(_Strict):
                         raise ValueError(
                             f"score '{s.id}': codes {bad} are not on item '{term.item}''s scale"
                         )
+        _check_centres(self)
+        _check_forms(self)
+        unknown_profile = [p for p in self.profile if p not in score_ids]
+        if unknown_profile:
+            raise ValueError(f"profile names unknown score(s) {unknown_profile}: list score ids")
         for ex in self.exclusions:
             if ex.item not in known:
                 raise ValueError(
@@ -298,9 +355,51 @@ class Instrument(_Strict):
         """User-settable constants (name -> default) used by linear scores."""
         return {s.constant_param: s.constant for s in self.scores if s.constant_param}
 
+    def form_for(self, attributes: dict[str, str]) -> str | None:
+        """The wording form a persona with these attributes gets (None without forms)."""
+        if self.forms is None:
+            return None
+        value = attributes.get(self.forms.attribute)
+        for name, form in self.forms.forms.items():
+            if value is not None and value in form.when:
+                return name
+        return self.forms.default
+
     def n_paraphrases(self, language: str = "en") -> int:
         """Smallest number of paraphrases any item has in ``language`` (0 when some have none)."""
         return min(len(it.paraphrases.get(language, [])) for it in self.items)
+
+
+def _check_centres(instrument: Instrument) -> None:
+    """A centred score subtracts a plain ``mean`` score (Schwartz's MRAT) of ordinal items."""
+    by_id = {s.id: s for s in instrument.scores}
+    for s in instrument.scores:
+        if s.centre is None:
+            continue
+        centre = by_id.get(s.centre)
+        if centre is None or centre.method != "mean":
+            raise ValueError(f"score '{s.id}' is centred on '{s.centre}', which is not a "
+                             "'mean' score of this instrument: define it (e.g. mrat) first")
+
+
+def _check_forms(instrument: Instrument) -> None:
+    """Every item has every non-default form in every declared language, and nothing else."""
+    spec = instrument.forms
+    others = set(spec.forms) - {spec.default} if spec else set()
+    for it in instrument.items:
+        extra = sorted(set(it.forms) - others)
+        if extra:
+            raise ValueError(f"item '{it.id}' has form(s) {extra} that are not non-default "
+                             f"forms under 'forms' ({sorted(others) or 'none declared'})")
+        for form in others:
+            texts = it.forms.get(form, {})
+            missing = [lang for lang in instrument.languages if not texts.get(lang)]
+            if missing:
+                raise ValueError(f"item '{it.id}' lacks its '{form}' form in {missing}")
+            undeclared = sorted(set(texts) - set(instrument.languages))
+            if undeclared:
+                raise ValueError(f"item '{it.id}' has a '{form}' form in undeclared "
+                                 f"language(s) {undeclared}")
 
 
 def _check_follow_up(item: Item, ids: list[str], instrument: Instrument) -> None:

@@ -164,10 +164,21 @@ def option_order(codes: list[int], order: str, seed: int, key: str) -> list[int]
     )
 
 
-def item_text(item: Item, language: str, paraphrase: int) -> str:
-    """The wording for a paraphrase index: 0 is the original, i the i-th paraphrase."""
+def item_text(item: Item, language: str, paraphrase: int, form: str | None = None) -> str:
+    """The wording for a paraphrase index: 0 is the original, i the i-th paraphrase.
+
+    ``form`` picks an alternative wording form (e.g. the ESS portraits' female version, see
+    :meth:`Instrument.form_for`); the default form is the item's ``text``. Paraphrases are
+    written for the default form only.
+    """
     if language not in item.text:
         raise WorkbenchError(f"item '{item.id}' has no text in language '{language}'")
+    if form is not None and form in item.forms:
+        if paraphrase != 0:
+            raise WorkbenchError(
+                f"item '{item.id}' has paraphrases of its default wording only, not of its "
+                f"'{form}' form: use paraphrase 0 with personas that pick this form")
+        return item.forms[form][language]
     if paraphrase == 0:
         return item.text[language]
     alternatives = item.paraphrases.get(language, [])
@@ -217,8 +228,10 @@ def render_item(
     answer_format: str,
     instruction: str,
     persona_text: str | None,
+    form: str | None = None,
 ) -> RenderedItem:
-    """Messages for one request. ``instruction`` is 'forced' or 'unforced' (Röttger et al. 2024)."""
+    """Messages for one request. ``instruction`` is 'forced' or 'unforced' (Röttger et al. 2024);
+    ``form`` is the item wording form the persona picks (None: the default wording)."""
     lang = template.lang(language)
     scale = instrument.scales[item.scale]
     if answer_format not in template.answer_formats:
@@ -237,7 +250,7 @@ def render_item(
         lang["option"].format(key=k, label=lab) for k, lab in zip(keys, labels, strict=True)
     )
     ask = lang["ask"][instruction].format(key_kind=lang["key_kind"][answer_format])
-    text = item_text(item, language, paraphrase)
+    text = item_text(item, language, paraphrase, form)
     stem = instrument.instructions.get(item.instruction or "", {}).get(language)
     if stem:
         user = lang["question"].format(instruction=stem, text=text, options=options, ask=ask)

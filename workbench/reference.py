@@ -94,6 +94,38 @@ def mfq2_country_norms() -> pd.DataFrame:
     return _csv("mfq2_country_norms.csv").copy()
 
 
+ESS_VALUES_COLUMNS = ["iso3", "country", "essround", "score_id", "mean", "n", "source"]
+
+
+def ess_human_values(path: str | Path | None = None) -> pd.DataFrame:
+    """ESS country means of the ``pvq21`` scores: ``iso3, country, essround, score_id, mean, n,
+    source``.
+
+    The shipped table is empty (no citable ESS country means were reachable; see
+    ``data/reference/ess_human_values.yaml``); pass ``path`` to a table built with
+    :func:`workbench.stats.schwartz.ess_country_values` from ESS microdata.
+    """
+    if path is None:
+        frame = _csv("ess_human_values.csv").copy()
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise WorkbenchError(f"ESS values table '{path}' does not exist: build it with "
+                                 "workbench.stats.schwartz.ess_country_values")
+        frame = pd.read_csv(path)
+    missing = [c for c in ESS_VALUES_COLUMNS if c not in frame.columns]
+    if missing:
+        raise WorkbenchError(f"ESS values table lacks column(s) {missing}; expected "
+                             f"{ESS_VALUES_COLUMNS}")
+    return frame
+
+
+def ess_variables() -> dict[str, str]:
+    """pvq21 item id -> ESS variable name (``ess_variables`` of the ESS values sidecar)."""
+    raw = yaml.safe_load(_ref("ess_human_values.yaml").read_text(encoding="utf-8"))
+    return {str(k): str(v) for k, v in raw["ess_variables"].items()}
+
+
 def reference_sources() -> pd.DataFrame:
     """One row per reference file: file, citation, url, version, terms (for provenance tables)."""
     rows = []

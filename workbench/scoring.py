@@ -60,6 +60,8 @@ UNIT: tuple[str, ...] = (
 DEFAULT_BY: tuple[str, ...] = ("model",)
 #: ``quantity`` label of an item's (reverse-keyed) expected code.
 MEAN = "mean"
+#: ``method`` of ipsative scores: a mean minus the respondent's centre score (Schwartz's MRAT).
+CENTRED = "centred"
 
 InstrumentLike = Instrument | str | Path
 
@@ -131,7 +133,8 @@ def score_terms(
 
     Why: every scorer (point estimates, bootstrap, permutation tests) reads the same key.
     Columns ``[score_id, score_label, method, item_id, quantity, weight, constant]``; for
-    ``mean`` scores ``weight`` is 1 and ``constant`` 0.
+    ``mean`` scores ``weight`` is 1 and ``constant`` 0; a ``centred`` score is linear:
+    w_i = 1/|V| [i in V] - 1/|C| [i in C] (V its items, C the centre's, e.g. MRAT's).
 
     >>> score_terms("mfq30").head(2)  # doctest: +SKIP
     """
@@ -149,6 +152,9 @@ def score_terms(
         if s.method == "mean":
             for item_id in s.items:
                 rows.append((s.id, s.label, s.method, item_id, MEAN, 1.0, 0.0))
+        elif s.method == CENTRED:
+            for item_id, weight in _centred_weights(inst, s).items():
+                rows.append((s.id, s.label, s.method, item_id, MEAN, weight, 0.0))
         else:
             constant = _constant(s, constants)
             for t in s.terms:
@@ -159,6 +165,15 @@ def score_terms(
         rows,
         columns=["score_id", "score_label", "method", "item_id", "quantity", "weight", "constant"],
     )
+
+
+def _centred_weights(inst: Instrument, score: Score) -> dict[str, float]:
+    """Item weights of ``mean(items) - mean(centre items)`` (see :func:`score_terms`)."""
+    weights = {item_id: 1.0 / len(score.items) for item_id in score.items}
+    centre = inst.score(str(score.centre)).items
+    for item_id in centre:
+        weights[item_id] = weights.get(item_id, 0.0) - 1.0 / len(centre)
+    return weights
 
 
 def _constant(score: Score, constants: Mapping[str, float]) -> float:
@@ -348,13 +363,25 @@ def score_instrument(
     ``mean`` scores average the score's item means over the items present (``n_items`` says
     how many); ``linear`` scores are ``constant + sum(weight * value)`` and NaN when a term's
     item is missing. ``constants`` overrides ``constant_param`` values (the VSM manual's C).
+    ``centred`` scores (Schwartz's "Computing scores for the 10 human values", ESS EduNet):
+    per respondent unit u (:data:`UNIT` columns not in ``by``) c_u = mean_{i in V} x_ui -
+    MRAT_u, then the mean of c_u over units (a unit lacking an item has none).
 
     >>> score_instrument(dists, "vsm2013", by=["model"], constants={"C_pd": 20})
     ... # doctest: +SKIP
     """
     by = _check_by(distributions, by, "distributions frame")
-    means = item_values(distributions, instrument, by=by)
-    return scores_from_item_means(means, instrument, by, constants)
+    inst = as_instrument(instrument)
+    scores = scores_from_item_means(item_values(distributions, inst, by=by), inst, by, constants)
+    if not any(s.method == CENTRED for s in inst.scores):
+        return scores
+    unit = [c for c in UNIT if c in distributions.columns and c not in by]
+    per = scores_from_item_means(item_values(distributions, inst, by=[*by, *unit]), inst,
+                                 [*by, *unit], constants)
+    per = per[per["method"] == CENTRED].groupby([*by, "score_id"], dropna=False)["score"].mean()
+    out = scores.merge(per.rename("_unit").reset_index(), on=[*by, "score_id"], how="left")
+    out["score"] = out["_unit"].where(out["method"] == CENTRED, out["score"])
+    return out.drop(columns="_unit")
 
 
 _OPS = {"gt": np.greater, "ge": np.greater_equal, "lt": np.less, "le": np.less_equal}
