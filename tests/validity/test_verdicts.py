@@ -175,3 +175,26 @@ def test_bad_inputs_fail_with_one_clear_error(respondent_store):
         verdicts(d)
     with pytest.raises(WorkbenchError, match="empty"):
         validity_table(d.iloc[:0])
+
+
+def test_four_verdicts_still_make_at_most_four_sentences(judged):
+    v = judged.verdicts[judged.verdicts["model"].isin(["position", "content", "mixed"])]
+    rows = pd.concat([v[v["model"] == m].head(1) for m in ("position", "content", "mixed")])
+    rows = rows.assign(model="m", instrument=["mfq30", "vsm2013", "mfq2"])
+    gate = rows.iloc[:1].assign(instrument="wvs7", verdict="insufficient data",
+                                status="not interpretable",
+                                coverage="only 1 option order (original) was asked")
+    frame = pd.concat([rows, gate], ignore_index=True)
+    (sentences,) = summary_sentences(frame, judged.table).values()
+    assert len(sentences) == 4
+    assert sentences[0].startswith("m answers MFQ-30 by position")
+    assert "wvs7 cannot be judged (only 1 option order" in sentences[-1]
+
+
+def test_finer_cells_are_named_in_the_sentences(respondent_store):
+    d = respondent_store.both.query("model == 'content' and instrument == 'vsm2013'")
+    table = validity_table(d, by=("model", "instrument", "language"), n_boot=200, n_perm=199)
+    v = verdicts(table)
+    assert list(v.columns[:3]) == ["model", "instrument", "language"]
+    (sentences,) = summary_sentences(v, table).values()
+    assert sentences[0].startswith("content answers VSM 2013 (language en) by content")

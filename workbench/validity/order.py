@@ -65,8 +65,9 @@ def coverage(cell: Cell, ctx: Context) -> list[Reason]:
     n_items = len(items_in_orders(cell, pair)) if pair else 0
     orders = ", ".join(cell.orders)
     if len(cell.orders) < min_orders or pair is None:
-        ok, text = False, (f"only {len(cell.orders)} option order ({orders}) was asked: position "
-                           f"and content cannot be told apart (at least {min_orders:g} needed)")
+        ok, text = False, (f"only {len(cell.orders)} option order ({orders}) was asked, so "
+                           "position and content cannot be told apart (at least "
+                           f"{min_orders:g} needed)")
         why = th.gates["min_orders"]
     elif n_items < min_items:
         ok, text = False, (f"only {n_items} items were asked in both the {pair[0]} and the "
