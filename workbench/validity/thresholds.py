@@ -162,13 +162,12 @@ def _load(path: Path) -> Thresholds:
     try:
         return Thresholds.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        msg = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "missing":
-            msg = f"required key '{first['loc'][-1]}' is missing: add it"
-        elif first["type"] == "extra_forbidden":
-            msg = f"unknown key '{first['loc'][-1]}': remove it or fix its spelling"
+        problem = exc.errors()[0]
+        loc = ".".join(map(str, problem["loc"])) or "(top level)"
+        key = problem["loc"][-1] if problem["loc"] else ""
+        msg = {"missing": f"required key '{key}' is missing: add it",
+               "extra_forbidden": f"unknown key '{key}': remove it or fix its spelling",
+               }.get(problem["type"], problem["msg"].removeprefix("Value error, "))
         raise WorkbenchError(f"thresholds file '{path.name}' is invalid at {loc}: {msg} "
                              "(see data/validity/thresholds.yaml for the format)") from exc
 
