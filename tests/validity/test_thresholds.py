@@ -61,6 +61,8 @@ def _broken(tmp_path, edit):
     (lambda d: d["statistics"]["answer_entropy"].update(content=d["statistics"][
         "answer_entropy"]["caution"]), "only core statistics vote"),
     (lambda d: d["status"].pop("mixed"), "lacks verdict"),
+    (lambda d: d["statistics"]["answer_entropy"].update(caution=None, reason="r"),
+     "'answer_entropy' needs a 'caution' cut-off"),
     (lambda d: d.update(colour="red"), "unknown key 'colour'"),
     (lambda d: d["gates"].pop("min_items"), r"'gates' lacks \['min_items'\]"),
 ])

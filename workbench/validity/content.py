@@ -63,7 +63,10 @@ def permutation_sd(values: np.ndarray, items: np.ndarray, strata: np.ndarray,
 
 
 def item_discrimination(cell: Cell, ctx: Context) -> list[Reason]:
-    """Do the items differ more than chance once order and variants are held fixed?"""
+    """Do the items differ more than chance once order and variants are held fixed?
+
+    The vote is on the p-value; ``threshold`` holds the matching cut-off on the SD itself
+    (the null's ``1 - level`` quantile), so ``estimate > threshold`` reads as significant."""
     name = "item_discrimination"
     rule = ctx.thresholds.rule(name)
     req = cell.requests.dropna(subset=["pomp"])
@@ -87,7 +90,8 @@ def item_discrimination(cell: Cell, ctx: Context) -> list[Reason]:
     more = "more than" if reason.outcome == "content" else "no more than"
     text = (f"the {n} items' mean answers spread SD = {fmt(sd, 3)}{interval(lo, hi, 3)} of "
             f"the scale, {more} when item labels are shuffled within each order and variant "
-            f"({p_text(p)}, {ctx.n_perm} shuffles; null 95th percentile {fmt(cut, 3)})")
+            f"({p_text(p)}, {ctx.n_perm} shuffles; null {100 * (1 - rule.content.value):g}th "
+            f"percentile {fmt(cut, 3)})")
     return [replace(reason, estimate=sd, sentence=text)]
 
 

@@ -33,6 +33,8 @@ STATISTICS: tuple[str, ...] = (
     "catch_items", "first_position_excess", "reliability",
 )
 GATES: tuple[str, ...] = ("min_orders", "min_items")
+#: Cut-offs a statistic cannot do without (beyond what its role requires).
+NEEDS: dict[str, str] = {"answer_entropy": "caution"}
 VERDICT_RULES: tuple[str, ...] = ("position_min", "content_max_for_position")
 
 
@@ -119,6 +121,9 @@ class Thresholds(_Strict):
             if unknown:
                 raise ValueError(f"'{section}' has unknown entries {unknown}; known: "
                                  f"{list(names)}")
+        for name, cut in NEEDS.items():
+            if getattr(self.statistics[name], cut) is None:
+                raise ValueError(f"statistic '{name}' needs a '{cut}' cut-off")
         missing = [v for v in VERDICTS if v not in self.status]
         if missing:
             raise ValueError(f"'status' lacks verdict(s) {missing}")
