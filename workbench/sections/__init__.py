@@ -12,9 +12,22 @@ A notebook reads its headings and their order from the registry::
 
 API: :func:`get` (one :class:`SectionSpec`), :func:`layout` (the ordered sections of a
 report kind), :func:`compute` (one :class:`Section`), :func:`show` / :func:`show_report`
-(heading, description, notes, figures, tables) and :func:`figures`.
+(heading, description, notes, figures, tables) and :func:`figures`. Importing this package
+imports every section module below, so the registry is complete; adding a section is one
+new module and one import line here (see docs/architecture.md).
 """
 
+# Section modules: importing one registers its sections. A new section is a new module and
+# one line here.
+from workbench.sections import (
+    comparison,
+    culture,
+    hofstede,
+    mfq,
+    overview,
+    robustness,
+    wvs,
+)
 from workbench.sections.base import (
     NOT_AVAILABLE,
     SAMPLE_NOTE,
@@ -24,6 +37,7 @@ from workbench.sections.base import (
     pick_model,
     sort_items,
 )
+from workbench.sections.overview import header, show_header
 from workbench.sections.registry import (
     SectionSpec,
     compute,
@@ -49,7 +63,9 @@ from workbench.sections.settings import Settings
 
 __all__ = [
     "NOT_AVAILABLE", "SAMPLE_NOTE", "ReportData", "Section", "SectionSpec", "Settings",
-    "compute", "figures", "get", "layout", "load", "pick_model", "report_kinds", "section",
+    "comparison", "compute", "culture", "figures", "get", "header", "hofstede", "layout",
+    "load", "mfq", "overview", "pick_model", "report_kinds", "robustness", "section",
     "section_html", "section_keys", "setup_offline_plotly", "show", "show_figure",
-    "show_note", "show_report", "show_section", "show_table", "sort_items", "table_html",
+    "show_header", "show_note", "show_report", "show_section", "show_table", "sort_items",
+    "table_html", "wvs",
 ]
