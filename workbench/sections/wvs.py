@@ -122,8 +122,8 @@ def wvs_section(data: ReportData, settings: Settings) -> Section:
     """WVS-7 answer distributions against every country's (1 - Jensen-Shannon distance).
 
     Countries are compared on every item the model answered (``wvs_min_items=None``), or on
-    at least ``wvs_min_items`` shared items. ``data["similarity"]``: ``[*by, iso3, country,
-    similarity, n_items, n_model_items, rank]``; ``data["items"]``: item means of models and
+    at least ``wvs_min_items`` shared items. ``data["similarity"]``: ``model, iso3, country,
+    similarity, n_items, n_model_items, rank``; ``data["items"]``: item means of models and
     selected countries.
     """
     by = ["model"]
