@@ -7,8 +7,12 @@ import html
 
 import pytest
 
-from tests.test_report import HOSTILE_TEXT, assert_offline_html, report_store  # noqa: F401
-from workbench import analysis
+from tests.test_report import (  # noqa: F401
+    EXPLORE_HEADINGS,
+    HOSTILE_TEXT,
+    assert_offline_html,
+    report_store,
+)
 from workbench.explorer import (
     ALL,
     TABLE_COLUMNS,
@@ -66,7 +70,7 @@ def test_generation_answers_show_status_and_text(data):
     _, table = explorer_view(data, model="scripted")
     assert set(table["statuses"]) >= {"ok: 1", "unparseable: 1", "refusal: 1"}
     assert HOSTILE_TEXT in set(table["example_text"])  # raw in the frame, escaped on display
-    from workbench.plots import table_html
+    from workbench.sections.render import table_html
 
     shown = table_html(table)
     assert HOSTILE_TEXT not in shown and html.escape(HOSTILE_TEXT, quote=False) in shown
@@ -112,7 +116,7 @@ def test_explore_notebook_runs_headless(report_store, tmp_path):  # noqa: F811
                      extra=["order=reversed"])
     text = out.read_text(encoding="utf-8")
     plain = html.unescape(text)
-    for title in analysis.EXPLORE_SECTIONS:
+    for title in EXPLORE_HEADINGS:
         assert title in plain
     assert "model=beta" in plain and "order=reversed" in plain
     assert text.count('class="plotly-graph-div"') >= 1

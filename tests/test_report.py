@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from tests.fakes import HashBackend, ScriptedTextBackend
-from workbench import analysis
+from workbench import sections
 from workbench.design import Design
 from workbench.errors import WorkbenchError
 from workbench.probe import run_probe
@@ -32,6 +32,8 @@ HOSTILE_TEXT = "<script>alert(1)</script>"
 HOSTILE_PERSONA = "<img src=x onerror=alert(2)> You answer as a test persona."
 COUNTRIES = ["USA", "DEU", "JPN", "BRA", "CHN", "SWE", "NGA", "IND"]
 FAST = ["n_boot=200", "n_perm=200"]
+#: The explore notebook's one heading (a widget panel, not a registered section).
+EXPLORE_HEADINGS = ["Explorer"]
 
 
 def build_store(root: Path) -> Path:
@@ -101,6 +103,20 @@ def assert_offline_html(text: str) -> None:
     assert 'src="https://cdn.plot.ly' not in text
 
 
+def section_titles(kind: str) -> list[str]:
+    return [spec.title for spec in sections.layout(kind)]
+
+
+def assert_section_headings(text: str, kind: str) -> None:
+    """Every section of the report as an h2 heading with nbconvert's id, in layout order."""
+    found = re.findall(r'<h2 id="([^"]*)">([^<]*)<a class="anchor-link" href="#([^"]*)">',
+                       text)
+    assert [html.unescape(title) for _, title, _ in found] == section_titles(kind)
+    anchors = [spec.anchor for spec in sections.layout(kind)]
+    assert [html.unescape(i) for i, _, _ in found] == anchors
+    assert [html.unescape(h) for _, _, h in found] == anchors
+
+
 def notes_in(text: str) -> list[str]:
     return [html.unescape(n) for n in re.findall(r'<div class="wb-note"[^>]*>([^<]*)</div>',
                                                  text)]
@@ -111,8 +127,9 @@ def test_compare_report_sections_figures_and_offline_plotly(compare_report):
     assert compare_report.returned == str(compare_report.html.resolve())
     text = _text(compare_report.html)
     plain = html.unescape(text)
-    for title in analysis.COMPARE_SECTIONS:
+    for title in section_titles("compare"):
         assert title in plain, title
+    assert_section_headings(text, "compare")
     assert text.count('class="plotly-graph-div"') >= 8
     assert_offline_html(text)
     notes = notes_in(text)
@@ -145,7 +162,7 @@ def test_compare_report_keeps_the_executed_notebook(compare_report):
 def test_show_code_keeps_the_code_cells(compare_report, tmp_path):
     hidden = _text(compare_report.html)
     shown = _text(export_html(compare_report.ipynb, tmp_path / "code.html", show_code=True))
-    assert "hofstede_section" not in hidden and "hofstede_section" in shown
+    assert "show_report" not in hidden and "show_report" in shown
     assert "injected-parameters" not in shown or "n_boot" in shown
     assert_offline_html(shown)
 
@@ -172,8 +189,9 @@ def test_probe_report(report_store, tmp_path):
     out = run_report("probe", models=["alpha"], results=report_store, out=tmp_path)
     text = _text(out)
     plain = html.unescape(text)
-    for title in analysis.PROBE_SECTIONS:
+    for title in section_titles("probe"):
         assert title in plain, title
+    assert_section_headings(text, "probe")
     assert_offline_html(text)
     assert text.count('class="plotly-graph-div"') >= 6
     assert "<img src=x onerror" not in text and "&lt;img src=x onerror" in text
@@ -193,8 +211,9 @@ def test_probe_report_of_a_generation_model_escapes_its_text(report_store, tmp_p
 def test_culture_report(report_store, tmp_path):
     text = _text(run_report("culture", results=report_store, out=tmp_path))
     plain = html.unescape(text)
-    for title in analysis.CULTURE_SECTIONS:
+    for title in section_titles("culture"):
         assert title in plain, title
+    assert_section_headings(text, "culture")
     assert_offline_html(text)
     assert "ci_low" in text and "spearman_rho" in text and "closer_than_baseline" in text
     assert HOSTILE_TEXT not in text and "<img src=x onerror" not in text
@@ -221,7 +240,7 @@ def test_explore_report_escapes_generated_text(report_store, tmp_path):
     text = _text(run_report("explore", models=["scripted"], results=report_store,
                             out=tmp_path))
     plain = html.unescape(text)
-    for title in analysis.EXPLORE_SECTIONS:
+    for title in EXPLORE_HEADINGS:
         assert title in plain, title
     assert HOSTILE_TEXT not in text
     assert html.escape(HOSTILE_TEXT, quote=False) in text
@@ -278,11 +297,14 @@ def test_notebooks_declare_parseable_parameters_and_stable_headings(kind):
     assert "results_dir" in declared
     headings = [line[3:].strip() for c in nb.cells if c.cell_type == "markdown"
                 for line in c.source.splitlines() if line.startswith("## ")]
-    expected = {"compare": analysis.COMPARE_SECTIONS, "probe": analysis.PROBE_SECTIONS,
-                "culture": analysis.CULTURE_SECTIONS, "explore": analysis.EXPLORE_SECTIONS}
-    assert headings == expected[kind]
     code = "\n".join(c.source for c in nb.cells
                      if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", []))
+    if kind == "explore":
+        assert headings == EXPLORE_HEADINGS
+    else:  # headings and order come from the registry, never typed in the notebook
+        assert headings == []
+        assert f'sections.show_report("{kind}", data, settings)' in code
+        assert "settings = sections.Settings.from_parameters(globals())" in code
     assert "setup_offline_plotly()" in code
     for statement in ("for ", "if ", "def ", "lambda"):  # notebooks hold calls, not logic
         assert statement not in code

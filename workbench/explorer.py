@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from workbench.analysis import sort_items
 from workbench.errors import WorkbenchError
-from workbench.plots import answer_bars, figure_bundle, table_html
+from workbench.sections.base import sort_items
+from workbench.sections.render import figure_bundle, safe_frame, style_figure, table_html
 from workbench.store import ResultStore
 
 ALL = "(all)"
@@ -53,6 +53,23 @@ def explorer_data(source: Any) -> ExplorerData:
     raise WorkbenchError(
         f"cannot explore a {type(source).__name__}: pass a results folder, a ResultStore or "
         "(distributions, answers) frames")
+
+
+def answer_bars(dist: pd.DataFrame, title: str) -> go.Figure:
+    """Stacked bars: mean probability of each answer (label) per item."""
+    d = safe_frame(dist)
+    fig = go.Figure()
+    if d.empty:
+        fig.add_annotation(text="no answers for this selection", showarrow=False,
+                           x=0.5, y=0.5, xref="paper", yref="paper")
+        return style_figure(fig, title)
+    name = "label" if "label" in d.columns else "code"
+    for code, sub in d.groupby("code", sort=True):
+        lbl = sub[name].iloc[0] if name in sub else code
+        fig.add_bar(x=sub["item_id"], y=sub["prob"], name=f"{code}: {lbl}",
+                    hovertemplate=f"%{{x}}<br>{code}: {lbl}<br>p = %{{y:.2f}}<extra></extra>")
+    return style_figure(fig, title, barmode="stack", yaxis_title="probability",
+                        yaxis_range=[0, 1])
 
 
 def _levels(frame: pd.DataFrame, column: str) -> list:

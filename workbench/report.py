@@ -12,7 +12,7 @@ and extended in Jupyter, and the same notebook runs headless from ``workbench re
 * keeps the executed notebook next to the HTML, also when a cell fails;
 * writes HTML with nbconvert's lab template minus every CDN script (require.js, MathJax,
   mermaid, widget manager): plotly.js is embedded once by the notebook itself
-  (:func:`workbench.plots.setup_offline_plotly`), so the file works without a network.
+  (:func:`workbench.sections.render.setup_offline_plotly`), so the file works without a network.
 
 Reports only read the result store (``read_only=True``); they never compute answers.
 """

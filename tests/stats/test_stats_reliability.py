@@ -67,6 +67,16 @@ def test_omega_one_factor_formula_and_edge_cases():
     assert np.isnan(mcdonald_omega(flat))
 
 
+def test_omega_is_reproducible_on_small_tables():
+    """The ML factor fit starts from seeded loadings: the same table gives the same omega in
+    every call (statsmodels 0.15 would otherwise draw fresh random starts each time)."""
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        table = pd.DataFrame(rng.integers(0, 6, size=(8, 6)).astype(float))
+        values = {mcdonald_omega(table) for _ in range(6)}
+        assert len(values) == 1, values
+
+
 def _persona_answers(rng, n_personas=40, noise_items=()):
     rows = []
     trait = rng.normal(size=n_personas)

@@ -1,5 +1,5 @@
-"""Statistics on probing frames: intervals, reliability, consistency, debiasing, distances,
-comparisons.
+"""Statistics on probing frames: intervals, reliability, consistency, debiasing, profile
+distances, WVS similarity and map placement, comparisons.
 
 Every function takes the tidy ``distributions`` / ``answers`` frames that probing produces
 (or the score frames from :mod:`workbench.scoring`) and returns a tidy frame.
@@ -27,23 +27,25 @@ from workbench.stats.debias import (
     pride,
     pride_prior,
 )
-from workbench.stats.distance import (
+from workbench.stats.intervals import bootstrap_scores
+from workbench.stats.profiles import (
     anchor_vsm_constants,
     hofstede_distance,
-    inglehart_welzel_position,
-    map_indicators,
     mfq_zscores,
-    model_item_distributions,
     nearest_countries,
-    wvs_similarity,
 )
-from workbench.stats.intervals import bootstrap_scores
 from workbench.stats.reliability import (
     cronbach_alpha,
     item_total_correlations,
     mcdonald_omega,
     reliability_by_score,
     respondent_table,
+)
+from workbench.stats.wvs import (
+    inglehart_welzel_position,
+    map_indicators,
+    model_item_distributions,
+    wvs_similarity,
 )
 
 __all__ = [

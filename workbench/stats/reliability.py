@@ -15,6 +15,7 @@ idiosyncrasies, a common finding for LLMs (e.g. Dominguez-Olmedo et al. 2024).
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Sequence
 
@@ -37,6 +38,14 @@ from workbench.stats._common import (
 RELIABILITY_COLUMNS = [
     "score_id", "n_respondents", "n_items", "alpha", "omega", "threshold", "flag_low", "note",
 ]
+
+
+#: statsmodels < 0.15 drew the EM starting loadings of an ML factor fit from
+#: ``RandomState(3427)``; 0.15 draws them from fresh OS entropy unless ``rng`` is given, so
+#: omega changed from run to run (by up to 0.3 on small tables). Passing the old seed keeps
+#: omega reproducible and equal across statsmodels versions.
+_EM_START_SEED = 3427
+_FIT_TAKES_RNG = "rng" in inspect.signature(Factor.fit).parameters
 
 
 def _complete(wide: pd.DataFrame, nan_policy: str = "listwise") -> pd.DataFrame:
@@ -111,7 +120,9 @@ def _one_factor(corr: np.ndarray, nobs: int) -> tuple[np.ndarray | None, np.ndar
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            res = Factor(corr=corr, n_factor=1, method="ml", nobs=nobs).fit()
+            start = ({"rng": np.random.RandomState(_EM_START_SEED)} if _FIT_TAKES_RNG
+                     else {})
+            res = Factor(corr=corr, n_factor=1, method="ml", nobs=nobs).fit(**start)
         except (np.linalg.LinAlgError, ValueError):
             return None, np.array([])
     loadings = np.asarray(res.loadings)[:, 0]

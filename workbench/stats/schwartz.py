@@ -124,7 +124,7 @@ def _distances(profiles: np.ndarray, countries: np.ndarray, metric: str) -> np.n
     """(n_profiles, n_countries) distances over the values both have.
 
     Euclidean: sqrt(sum_v (p_v - c_v)^2); correlation distance: 1 - Pearson r(p, c) over
-    the values (as :func:`workbench.stats.distance.hofstede_distance`).
+    the values (as :func:`workbench.stats.profiles.hofstede_distance`).
     """
     p = profiles[:, None, :]
     c = countries[None, :, :]
