@@ -14,8 +14,6 @@ from workbench.models import (
     SERVER_OPTIONS,
     check_backend_options,
     load_model,
-    redact_command,
-    redact_credentials,
 )
 
 
@@ -82,28 +80,3 @@ def test_a_server_model_ignores_local_options():
     backend = load_model("openai:m@http://127.0.0.1:9/v1", dtype="float16", device="cpu",
                          max_retries=0, logprob_method="none")
     assert backend.max_retries == 0 and not backend.supports_logprobs
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("openai:m@http://u:p@h:8/v1", "openai:m@http://h:8/v1"),
-        ("openai:m@https://user:p%40ss@host/v1?x=1", "openai:m@https://host/v1?x=1"),
-        ("openai:m@http://u:p@ss@host/v1", "openai:m@http://host/v1"),  # '@' in a password
-        ("a=http://u:p@h1/v1,b=http://v:q@h2/v1", "a=http://h1/v1,b=http://h2/v1"),
-        ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1"),
-        ("not a url: x@y", "not a url: x@y"),
-    ],
-)
-def test_url_credentials_are_removed(text, expected):
-    assert redact_credentials(text) == expected
-
-
-def test_secret_arguments_are_blanked_but_token_counts_stay():
-    argv = ["workbench", "probe", "--api-key", "sk-1", "--token=t", "--password", "p",
-            "--backend-option", "api_key=sk-2", "--backend-option", "api_key_env=MY_KEY",
-            "--max-new-tokens", "5", "--model", "openai:m@http://u:pw@h/v1"]
-    assert redact_command(argv) == (
-        "workbench probe --api-key *** --token=*** --password *** --backend-option "
-        "api_key=*** --backend-option api_key_env=MY_KEY --max-new-tokens 5 --model "
-        "openai:m@http://h/v1")

@@ -181,8 +181,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _probe(args: argparse.Namespace) -> int:
     from workbench.design import Design
-    from workbench.models import default_model_keys, redact_command
+    from workbench.models import default_model_keys
     from workbench.probe import run_probe
+    from workbench.redact import redact_command
     from workbench.summary import probe_summary
 
     overrides = {

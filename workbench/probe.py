@@ -25,6 +25,7 @@ from workbench.design import Design, ProbeRequest
 from workbench.errors import WorkbenchError
 from workbench.models import ModelSpec, load_model, resolve_model, sha256_file
 from workbench.parsing import parse_answer
+from workbench.redact import redact_credentials
 from workbench.store import AnswerRecord, ResultStore
 
 DEFAULT_DTYPE = "float32"
@@ -60,9 +61,7 @@ def model_fingerprint(spec: ModelSpec, options: dict | None = None) -> str:
     load the model). A non-default ``dtype`` is part of it: bfloat16 answers are other numbers
     than float32 ones and must not be served from the float32 cache."""
     if spec.source == "openai":
-        from workbench.backends.openai_backend import _public_url
-
-        return f"openai:{spec.server_model}@{_public_url(spec.location)}"
+        return f"openai:{spec.server_model}@{redact_credentials(spec.location)}"
     if spec.source == "gguf":
         base = "sha256:" + _cached_file_hash(Path(spec.location))
     elif spec.source == "dir":

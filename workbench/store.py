@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.models import redact_command, redact_credentials
+from workbench.redact import redact_command, redact_credentials, redact_json
 
 DB_NAME = "results.duckdb"
 SCHEMA_VERSION = 2  # 2: requests.given (follow-up items)
@@ -176,7 +176,7 @@ class ResultStore:
 
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}"
         # Never store credentials: user:password@ in server URLs, --api-key style values.
-        design_json = json.dumps(_redact_strings(design), default=lambda v: redact_credentials(
+        design_json = json.dumps(redact_json(design), default=lambda v: redact_credentials(
             str(v)))
         with self.connect() as con:
             con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?)",
@@ -527,17 +527,6 @@ def _translate_errors(path: Path, con: duckdb.DuckDBPyConnection) -> Iterator[No
                 "free disk space and permissions, then rerun (committed answers are kept)"
             ) from exc
         raise
-
-
-def _redact_strings(value: object) -> object:
-    """Every string in a JSON-like structure with URL credentials removed."""
-    if isinstance(value, str):
-        return redact_credentials(value)
-    if isinstance(value, dict):
-        return {redact_credentials(str(k)): _redact_strings(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_redact_strings(v) for v in value]
-    return value
 
 
 def _open_failure_message(path: Path, exc: Exception) -> str:

@@ -49,7 +49,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -63,6 +63,7 @@ from workbench.backends.base import (
 )
 from workbench.errors import WorkbenchError
 from workbench.models import ModelSpec
+from workbench.redact import redact_credentials, secret_redactor
 
 log = logging.getLogger(__name__)
 
@@ -163,13 +164,13 @@ class OpenAIBackend:
             )
         self.spec = spec
         self.base_url = spec.location.rstrip("/")
+        self.public_url = redact_credentials(self.base_url)
         if not self.base_url.startswith(("http://", "https://")):
             raise WorkbenchError(
-                f"server URL '{_public_url(self.base_url)}' must start with http:// or https://, "
+                f"server URL '{self.public_url}' must start with http:// or https://, "
                 "e.g. openai:llama@http://127.0.0.1:8080/v1"
             )
         self.root_url = self.base_url.removesuffix("/v1")
-        self.public_url = _public_url(self.base_url)
         self.model_name = spec.server_model or spec.model_id
         self.requested_method = logprob_method
         self.chat_template = chat_template
@@ -201,7 +202,7 @@ class OpenAIBackend:
             )
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        self._redact = _redactor(key)
+        self._redact = secret_redactor(key)
         self.api_key_env = api_key_env
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -840,27 +841,6 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _redactor(secret: str) -> Callable[[str], str]:
-    """A function that blanks the API key out of any text (servers sometimes echo it)."""
-    if not secret:
-        return lambda text: text
-    return lambda text: text.replace(secret, "***")
-
-
-def _public_url(url: str) -> str:
-    """The URL without user:password@ (never store or print credentials)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
