@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import hashlib
 import importlib
 import importlib.metadata as md
 import os
@@ -19,8 +18,9 @@ from pathlib import Path
 
 import yaml
 
+from workbench.backends.base import ModelSpec
 from workbench.errors import WorkbenchError
-from workbench.paths import data_dir
+from workbench.paths import cache_dir, data_dir
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,6 @@ def registry() -> list[ModelEntry]:
 
 def default_model_keys() -> list[str]:
     return [m.key for m in registry() if m.default]
-
-
-def cache_dir() -> Path:
-    """Where assembled GGUF files and converted weights are kept (``WORKBENCH_CACHE``)."""
-    base = os.environ.get("WORKBENCH_CACHE") or Path.home() / ".cache" / "workbench"
-    path = Path(base)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def is_installed(entry: ModelEntry) -> bool:
@@ -88,25 +80,6 @@ def embedded_gguf_path(entry: ModelEntry) -> Path:
             tmp.replace(target)
         return target
     raise WorkbenchError(f"model '{entry.key}' of kind '{entry.kind}' has no GGUF file")
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A resolved model request: what to load and how."""
-
-    key: str
-    source: str  # "gguf" | "dir" | "hub" | "openai"
-    location: str  # gguf path, directory, hub id or base URL
-    model_id: str  # name recorded in provenance
-    server_model: str | None = None
 
 
 def resolve_model(spec: str) -> ModelSpec:

@@ -8,6 +8,7 @@ in flight; rerunning the same command finishes the rest.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,11 +21,12 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from workbench import __version__
-from workbench.backends.base import Backend, GenerateRequest, ScoreRequest
+from workbench.backends.base import Backend, GenerateRequest, ModelSpec, ScoreRequest, wire_messages
 from workbench.design import Design, ProbeRequest
 from workbench.errors import WorkbenchError
-from workbench.models import ModelSpec, load_model, resolve_model, sha256_file
+from workbench.models import load_model, resolve_model
 from workbench.parsing import parse_answer
+from workbench.paths import cached_sha256
 from workbench.redact import redact_credentials
 from workbench.store import AnswerRecord, ResultStore
 
@@ -63,7 +65,7 @@ def model_fingerprint(spec: ModelSpec, options: dict | None = None) -> str:
     if spec.source == "openai":
         return f"openai:{spec.server_model}@{redact_credentials(spec.location)}"
     if spec.source == "gguf":
-        base = "sha256:" + _cached_file_hash(Path(spec.location))
+        base = "sha256:" + cached_sha256(Path(spec.location))
     elif spec.source == "dir":
         from workbench.backends.transformers_backend import _dir_hash
 
@@ -96,17 +98,6 @@ def _check_one_model_per_name(store: ResultStore, key: str, fingerprint: str) ->
             "changed. Use another --out, or name this one differently (e.g. "
             f"--model new-name={key})"
         )
-
-
-_HASHES: dict[tuple[str, float, int], str] = {}
-
-
-def _cached_file_hash(path: Path) -> str:
-    stat = path.stat()
-    key = (str(path), stat.st_mtime, stat.st_size)
-    if key not in _HASHES:
-        _HASHES[key] = sha256_file(path)
-    return _HASHES[key]
 
 
 def _chunks(items: Iterable[ProbeRequest], size: int) -> Iterator[list[ProbeRequest]]:
@@ -251,7 +242,4 @@ def answer_requests(backend: Backend, requests: Sequence[ProbeRequest],
 
 
 def _messages_json(req: ProbeRequest) -> str:
-    import json
-
-    return json.dumps([{"role": m.role, "content": m.content} for m in req.rendered.messages],
-                      ensure_ascii=False)
+    return json.dumps(wire_messages(req.rendered.messages), ensure_ascii=False)

@@ -56,8 +56,53 @@ class OptionScores:
     n_tokens: tuple[int, ...]
 
 
-# Smallest share of an option's mass kept when longer options take (numerically) all of it.
-_EXCLUSIVE_FLOOR = 1e-12
+@dataclass(frozen=True)
+class ModelSpec:
+    """A resolved model request: what to load and how (made by ``models.resolve_model``)."""
+
+    key: str  # the name answers are stored under
+    source: str  # "gguf" | "dir" | "hub" | a server backend's name ("openai")
+    location: str  # gguf path, directory, hub id or base URL
+    model_id: str  # name recorded in provenance
+    server_model: str | None = None
+
+
+# ---------------------------------------------------------------------- prompt text
+def wire_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
+    """Messages as the role/content dicts that chat templates, HTTP APIs and the store take."""
+    return [{"role": m.role, "content": m.content} for m in messages]
+
+
+def render_plain(messages: Sequence[Message], assistant_prefix: str = "") -> str:
+    """The prompt of a model without a chat template: turns joined by blank lines, then the
+    assistant prefix (``"P\n\nQ\n\nAnswer:"``). Every backend renders plain prompts so."""
+    return "\n\n".join(m.content for m in messages) + "\n\n" + assistant_prefix
+
+
+def split_trailing_spaces(context: str) -> tuple[str, str]:
+    """``context`` without its trailing spaces, and those spaces.
+
+    Why: tokenizers merge a space with the word after it (" A" is one token), so a prompt
+    ending in "Answer: " scores option "A" as " A" after "Answer:", as lm-evaluation-harness
+    does; the spaces belong to the option, not the context.
+
+    >>> split_trailing_spaces("Answer: ")
+    ('Answer:', ' ')
+    """
+    stripped = context.rstrip(" ")
+    return stripped, context[len(stripped):]
+
+
+# ---------------------------------------------------------------------- exclusive scoring
+#: Smallest share of an option's mass kept when longer options take (numerically) all of it,
+#: so its log-prob stays finite (log 1e-12 = -27.6). One floor for every backend.
+EXCLUSIVE_FLOOR = 1e-12
+
+
+def without_share(logprob: float, taken: float) -> float:
+    """``log(P * (1 - taken))``: an answer's log-prob once a share ``taken`` of its mass is
+    known to continue into longer answers, floored at :data:`EXCLUSIVE_FLOOR`."""
+    return logprob + math.log(max(1.0 - taken, EXCLUSIVE_FLOOR))
 
 
 def exclusive_logprobs(tokens: Sequence[Sequence[object]],
@@ -92,7 +137,7 @@ def exclusive_logprobs(tokens: Sequence[Sequence[object]],
         if not minimal:
             continue
         taken = sum(math.exp(logprobs[b] - logprobs[a]) for b in minimal)
-        out[a] = logprobs[a] + math.log(max(1.0 - taken, _EXCLUSIVE_FLOOR))
+        out[a] = without_share(logprobs[a], taken)
     return tuple(out)
 
 

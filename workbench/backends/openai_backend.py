@@ -57,12 +57,16 @@ from workbench.backends.base import (
     GenerateRequest,
     Message,
     ModelInfo,
+    ModelSpec,
     OptionScores,
     ScoreRequest,
     exclusive_logprobs,
+    render_plain,
+    split_trailing_spaces,
+    wire_messages,
+    without_share,
 )
 from workbench.errors import WorkbenchError
-from workbench.models import ModelSpec
 from workbench.redact import redact_credentials, secret_redactor
 
 log = logging.getLogger(__name__)
@@ -294,12 +298,12 @@ class OpenAIBackend:
         "server"``, llama.cpp's ``/apply-template``)."""
         if self.chat_template == "server":
             return self._server_template(messages) + assistant_prefix
-        return "\n\n".join(m.content for m in messages) + "\n\n" + assistant_prefix
+        return render_plain(messages, assistant_prefix)
 
     def chat_payload(self, messages: Sequence[Message], assistant_prefix: str = "") -> dict:
         """Messages (and flags) for ``/chat/completions``, with the assistant prefix prefilled
         where the server continues a final assistant message, else appended to the user turn."""
-        wire = [{"role": m.role, "content": m.content} for m in messages]
+        wire = wire_messages(messages)
         payload: dict[str, Any] = {"model": self.model_name, "messages": wire}
         if not assistant_prefix:
             return payload
@@ -354,9 +358,9 @@ class OpenAIBackend:
         cached = self._templates.get(key)
         if cached is not None:
             return cached
-        wire = [{"role": m.role, "content": m.content} for m in messages]
         try:
-            data = self._post("/apply-template", {"messages": wire}, root=True)
+            data = self._post("/apply-template", {"messages": wire_messages(messages)},
+                              root=True)
         except ServerError as exc:
             if exc.status in _UNSUPPORTED_STATUS:
                 raise WorkbenchError(
@@ -378,9 +382,8 @@ class OpenAIBackend:
         """Summed log-prob of option j's tokens after the prompt, and those tokens, from an
         echoed completion."""
         context = self.render_text(request.messages, request.assistant_prefix)
-        # As in the transformers backend: trailing spaces belong to the continuation.
-        stripped = context.rstrip(" ")
-        cont = context[len(stripped):] + request.options[j]
+        stripped, moved = split_trailing_spaces(context)
+        cont = moved + request.options[j]
         prompt = stripped + cont
         payload = {"model": self.model_name, "prompt": prompt, "echo": True, "logprobs": 1,
                    "max_tokens": 1, "temperature": 0}
@@ -457,7 +460,7 @@ class OpenAIBackend:
             for t, lp in _match(top, [keys[j][len(key):] for j in longer]):
                 found.setdefault(longer[t], []).append(own + lp)
                 taken += math.exp(lp)
-            found[i] = [own + math.log(max(1.0 - taken, 1e-12))]
+            found[i] = [without_share(own, taken)]
         if unsplit and not self._warned_nested:
             self._warned_nested = True
             log.warning("server %s cannot continue a reply (prefill %s): keys that begin "

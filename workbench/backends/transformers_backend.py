@@ -26,12 +26,16 @@ from workbench.backends.base import (
     GenerateRequest,
     Message,
     ModelInfo,
+    ModelSpec,
     OptionScores,
     ScoreRequest,
     exclusive_logprobs,
+    render_plain,
+    split_trailing_spaces,
+    wire_messages,
 )
 from workbench.errors import WorkbenchError
-from workbench.models import ModelSpec, cache_dir, sha256_file
+from workbench.paths import cache_dir, cached_sha256, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +108,7 @@ class TransformersBackend:
         load_kwargs: dict = {"trust_remote_code": trust_remote_code}
         if spec.source == "gguf":
             path = Path(spec.location)
-            file_hash = sha256_file(path)
+            file_hash = cached_sha256(path)
             where = self._converted_dir(path, file_hash)
             load_from, gguf_kwargs = str(where), {}
         elif spec.source == "dir":
@@ -207,13 +211,9 @@ class TransformersBackend:
         """The exact prompt text the model sees (chat template when the model has one)."""
         if self.has_chat_template:
             text = self.tokenizer.apply_chat_template(
-                [{"role": m.role, "content": m.content} for m in messages],
-                tokenize=False,
-                add_generation_prompt=True,
-            )
-        else:
-            text = "\n\n".join(m.content for m in messages) + "\n\n"
-        return text + assistant_prefix
+                wire_messages(messages), tokenize=False, add_generation_prompt=True)
+            return text + assistant_prefix
+        return render_plain(messages, assistant_prefix)
 
     def _encode_text(self, text: str) -> list[int]:
         # A chat template writes its own special tokens; plain prompts get the tokenizer's BOS.
@@ -221,9 +221,7 @@ class TransformersBackend:
 
     def _encode(self, request: ScoreRequest) -> _Encoded:
         context_text = self.render(request.messages, request.assistant_prefix)
-        # Trailing whitespace belongs to the continuation (tokenizers merge it with the next word).
-        stripped = context_text.rstrip(" ")
-        moved = context_text[len(stripped) :]
+        stripped, moved = split_trailing_spaces(context_text)
         context = self._encode_text(stripped)
         conts: list[list[int]] = []
         for option in request.options:
