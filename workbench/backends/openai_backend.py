@@ -44,7 +44,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,6 +54,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from workbench.backends.base import (
+    BackendOption,
+    BaseBackend,
     GenerateRequest,
     Message,
     ModelInfo,
@@ -76,9 +78,6 @@ LOGPROB_METHODS = ("auto", "completions_echo", "chat_top_logprobs", "completions
 PREFILL_MODES = ("auto", "assistant", "continue_final_message", "user")
 CHAT_TEMPLATES = ("none", "server")
 _PROBE_ORDER = ("completions_echo", "chat_top_logprobs", "completions_top_logprobs")
-# Options of the local backends: accepted and ignored so one option set serves a mixed design.
-_LOCAL_ONLY_OPTIONS = frozenset({"dtype", "trust_remote_code", "allow_pickle", "device",
-                                 "max_batch_tokens", "prefix_cache", "min_prefix"})
 _UNSUPPORTED_STATUS = frozenset({400, 404, 405, 415, 422, 501})  # probing: "not here"
 _MAX_ERROR_TEXT = 300
 _MAX_RETRY_AFTER = 120.0
@@ -130,8 +129,32 @@ class _Cancelled(Exception):
     """Another request of the same batch failed for good; stop retrying."""
 
 
-class OpenAIBackend:
+class OpenAIBackend(BaseBackend):
     """A model behind an OpenAI-compatible ``/v1`` API, scored and sampled over HTTP."""
+
+    name = "openai"
+    options = {
+        "logprob_method": BackendOption((str,), "auto | completions_echo | chat_top_logprobs | "
+                                                "completions_top_logprobs | none"),
+        "chat_template": BackendOption((str,), "none | server"),
+        "prefill": BackendOption((str,), "auto | assistant | continue_final_message | user"),
+        "top_logprobs": BackendOption((int,), "alternatives requested by the top-k methods"),
+        "floor_logprob": BackendOption((int, float, type(None)),
+                                       "log-prob of options outside the top-k"),
+        "generate_endpoint": BackendOption((str,), "chat | completions"),
+        "max_concurrency": BackendOption((int,), "requests in flight at once"),
+        "timeout": BackendOption((int, float), "seconds to wait for one answer"),
+        "max_retries": BackendOption((int,), "retries on 429/5xx/timeouts"),
+        "backoff": BackendOption((int, float), "first retry delay in seconds"),
+        "max_backoff": BackendOption((int, float), "longest retry delay in seconds"),
+        "api_key_env": BackendOption((str, type(None)), "environment variable holding the API key"),
+    }
+
+    @classmethod
+    def fingerprint_for(cls, spec: ModelSpec, options: Mapping[str, object]) -> str:
+        """``openai:<server model>@<base URL without credentials>``: the server owns the
+        weights, so the name and address are all that is known of them."""
+        return f"{cls.name}:{spec.server_model}@{redact_credentials(spec.location)}"
 
     def __init__(
         self,
@@ -149,14 +172,7 @@ class OpenAIBackend:
         max_backoff: float = 30.0,
         api_key_env: str | None = "OPENAI_API_KEY",
         transport: httpx.BaseTransport | None = None,
-        **local_options: object,
     ) -> None:
-        unknown = sorted(set(local_options) - _LOCAL_ONLY_OPTIONS)
-        if unknown:
-            raise WorkbenchError(
-                f"unknown option(s) for a server model: {', '.join(unknown)}: see "
-                "docs/servers.md for logprob_method, max_concurrency, timeout, max_retries, ..."
-            )
         _check_choice("logprob_method", logprob_method, LOGPROB_METHODS)
         _check_choice("chat_template", chat_template, CHAT_TEMPLATES)
         _check_choice("prefill", prefill, PREFILL_MODES)
@@ -166,7 +182,12 @@ class OpenAIBackend:
                 "server options out of range: need max_concurrency >= 1, max_retries >= 0, "
                 "timeout > 0 and top_logprobs >= 1"
             )
-        self.spec = spec
+        super().__init__(spec, {
+            "logprob_method": logprob_method, "chat_template": chat_template, "prefill": prefill,
+            "top_logprobs": top_logprobs, "floor_logprob": floor_logprob,
+            "generate_endpoint": generate_endpoint, "max_concurrency": max_concurrency,
+            "timeout": timeout, "max_retries": max_retries, "backoff": backoff,
+            "max_backoff": max_backoff, "api_key_env": api_key_env})
         self.base_url = spec.location.rstrip("/")
         self.public_url = redact_credentials(self.base_url)
         if not self.base_url.startswith(("http://", "https://")):
@@ -247,6 +268,7 @@ class OpenAIBackend:
         return self._method
 
     def score_options(self, requests: Sequence[ScoreRequest]) -> list[OptionScores]:
+        self.check_open()
         if not requests:
             return []
         method = self.logprob_method
@@ -275,24 +297,20 @@ class OpenAIBackend:
         return self._map(lambda r: self._score_top(r, method), list(requests))
 
     def generate(self, requests: Sequence[GenerateRequest]) -> list[str]:
+        self.check_open()
         if self.generate_endpoint == "chat" and any(r.assistant_prefix for r in requests):
             _ = self.prefill_mode  # ask the server once, before the workers start
         return self._map(self._generate_one, list(requests))
 
     def close(self) -> None:
+        super().close()
         self._client.close()
-
-    def __enter__(self) -> OpenAIBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self.model_name!r}, base_url={self.public_url!r})"
 
     # ----------------------------------------------------------------- rendering
-    def render_text(self, messages: Sequence[Message], assistant_prefix: str = "") -> str:
+    def render(self, messages: Sequence[Message], assistant_prefix: str = "") -> str:
         """The raw prompt for ``/completions``: plain text like the transformers backend uses
         for models without a chat template, or the server's own template (``chat_template=
         "server"``, llama.cpp's ``/apply-template``)."""
@@ -381,7 +399,7 @@ class OpenAIBackend:
     def _echo_option(self, request: ScoreRequest, j: int) -> tuple[float, list[str]]:
         """Summed log-prob of option j's tokens after the prompt, and those tokens, from an
         echoed completion."""
-        context = self.render_text(request.messages, request.assistant_prefix)
+        context = self.render(request.messages, request.assistant_prefix)
         stripped, moved = split_trailing_spaces(context)
         cont = moved + request.options[j]
         prompt = stripped + cont
@@ -479,7 +497,7 @@ class OpenAIBackend:
                            top_logprobs=self.top_logprobs)
         else:
             path = "/completions"
-            payload = {"model": self.model_name, "prompt": self.render_text(messages, prefix),
+            payload = {"model": self.model_name, "prompt": self.render(messages, prefix),
                        "max_tokens": 1, "temperature": 0, "logprobs": self.top_logprobs}
         data = self._post(path, payload)
         try:
@@ -493,7 +511,7 @@ class OpenAIBackend:
                     "seed": request.seed}
         if self.generate_endpoint == "completions":
             payload = {"model": self.model_name,
-                       "prompt": self.render_text(request.messages, request.assistant_prefix),
+                       "prompt": self.render(request.messages, request.assistant_prefix),
                        **sampling}
             data = self._post("/completions", payload)
             try:
