@@ -80,4 +80,4 @@ def test_a_local_model_ignores_server_options(tiny_model_dir):
 def test_a_server_model_ignores_local_options():
     backend = load_model("openai:m@http://127.0.0.1:9/v1", dtype="float16", device="cpu",
                          max_retries=0, logprob_method="none")
-    assert backend.max_retries == 0 and not backend.supports_logprobs
+    assert backend.http.max_retries == 0 and not backend.supports_logprobs

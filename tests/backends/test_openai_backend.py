@@ -21,11 +21,8 @@ from tests.backends.fake_openai_server import (
     tokenize,
 )
 from workbench.backends.base import GenerateRequest, Message, ScoreRequest
-from workbench.backends.openai_backend import (
-    ServerError,
-    ServerGarbageError,
-    ServerOptionScores,
-)
+from workbench.backends.openai.backend import ServerOptionScores
+from workbench.backends.openai.transport import ServerError, ServerGarbageError
 from workbench.design import Design
 from workbench.errors import WorkbenchError
 from workbench.models import load_model

@@ -55,7 +55,7 @@ def register(name: str, *, lazy: str, sources: tuple[str, ...], server: bool = F
 
 register("transformers", lazy="workbench.backends.transformers_backend:TransformersBackend",
          sources=("gguf", "dir", "hub"))
-register("openai", lazy="workbench.backends.openai_backend:OpenAIBackend",
+register("openai", lazy="workbench.backends.openai.backend:OpenAIBackend",
          sources=("openai",), server=True)
 
 
