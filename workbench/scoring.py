@@ -83,7 +83,9 @@ def quantity_name(codes: Sequence[int] | None) -> str:
     return "P(" + ",".join(str(c) for c in sorted(codes)) + ")"
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """One clear error when a frame lacks columns the data contract promises (``what`` names
+    the frame in the message, e.g. "distributions frame")."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise WorkbenchError(
@@ -92,7 +94,9 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         )
 
 
-def _check_by(frame: pd.DataFrame, by: Sequence[str], what: str = "data") -> list[str]:
+def check_by(frame: pd.DataFrame, by: Sequence[str], what: str = "data") -> list[str]:
+    """``by`` as a list of grouping columns, each present in ``frame`` (else one clear error
+    naming the columns there are)."""
     by = [by] if isinstance(by, str) else list(by)
     missing = [c for c in by if c not in frame.columns]
     if missing:
@@ -103,8 +107,14 @@ def _check_by(frame: pd.DataFrame, by: Sequence[str], what: str = "data") -> lis
     return by
 
 
+# The old private names, kept only so that branches written against them merge cleanly
+# (stats/distance.py imports _require); new code imports the public names.
+_require = require_columns
+_check_by = check_by
+
+
 def _select_instrument(frame: pd.DataFrame, inst: Instrument, what: str) -> pd.DataFrame:
-    _require(frame, ["item_id"], what)
+    require_columns(frame, ["item_id"], what)
     if "instrument" in frame.columns:
         frame = frame[frame["instrument"] == inst.id]
     if frame.empty:
@@ -191,7 +201,7 @@ def request_values(distributions: pd.DataFrame, instrument: InstrumentLike) -> p
     >>> request_values(dists, "mfq30")  # doctest: +SKIP
     """
     inst = as_instrument(instrument)
-    _require(distributions, ["request_id", "item_id", "code", "prob"], "distributions frame")
+    require_columns(distributions, ["request_id", "item_id", "code", "prob"], "distributions frame")
     frame = _select_instrument(distributions, inst, "distributions frame")
     keys = [c for c in FACTORS if c in frame.columns] + ["request_id"]
     frame = frame[[*keys, "code", "prob"]]
@@ -265,7 +275,7 @@ def item_values(
     values = request_values(distributions, instrument)
     if by is None:
         return values
-    by = _check_by(values, by)
+    by = check_by(values, by)
     if "item_id" in by:
         by.remove("item_id")
     grouped = values.groupby([*by, "item_id", "quantity"], sort=True, dropna=False)["value"]
@@ -350,7 +360,7 @@ def score_instrument(
     >>> score_instrument(dists, "vsm2013", by=["model"], constants={"C_pd": 20})
     ... # doctest: +SKIP
     """
-    by = _check_by(distributions, by, "distributions frame")
+    by = check_by(distributions, by, "distributions frame")
     means = item_values(distributions, instrument, by=by)
     return scores_from_item_means(means, instrument, by, constants)
 
@@ -382,7 +392,7 @@ def exclusion_flags(
     cols = [*by, "item_id", "op", "threshold", "value", "flagged", "p_fail", "reason"]
     if not inst.exclusions:
         return pd.DataFrame(columns=cols)
-    _require(distributions, ["request_id", "item_id", "code", "prob"], "distributions frame")
+    require_columns(distributions, ["request_id", "item_id", "code", "prob"], "distributions frame")
     frame = _select_instrument(distributions, inst, "distributions frame")
     keys = [*by, "request_id"]
     prob_sum = frame.groupby(keys + ["item_id"], dropna=False)["prob"].transform("sum")
@@ -424,7 +434,7 @@ def sampled_distributions(answers: pd.DataFrame) -> pd.DataFrame:
 
     >>> score_instrument(sampled_distributions(answers), "mfq30")  # doctest: +SKIP
     """
-    _require(answers, ["request_id", "item_id", "answer_code"], "answers frame")
+    require_columns(answers, ["request_id", "item_id", "answer_code"], "answers frame")
     keep = answers["answer_code"].notna()
     if "status" in answers.columns:
         keep &= answers["status"].eq("ok")

@@ -11,12 +11,16 @@ import pandas as pd
 from workbench.errors import WorkbenchError
 from workbench.instruments import Instrument
 from workbench.scoring import (
-    _check_by,
-    _require,
     as_instrument,
+    check_by,
     request_values,
+    require_columns,
     sampled_distributions,
 )
+
+# The old private name, kept only so that branches written against it merge cleanly
+# (stats/distance.py imports it from here); new code imports check_by.
+_check_by = check_by
 
 Value = Literal["expected", "sampled", "argmax"]
 VALUE_COLUMNS: dict[str, str] = {
@@ -49,7 +53,7 @@ def answer_values(answers: pd.DataFrame, value: str) -> pd.DataFrame:
     Sampled and argmax values keep only ``status == "ok"`` rows; all drop NaN values.
     """
     col = value_column(value)
-    _require(answers, ["item_id", col], "answers frame")
+    require_columns(answers, ["item_id", col], "answers frame")
     keep = answers[col].notna()
     if value != "expected" and "status" in answers.columns:
         keep &= answers["status"].eq("ok")
@@ -177,5 +181,5 @@ __all__ = [
     "per_request_values",
     "score_from_means",
     "value_column",
-    "_check_by",
+    "check_by",
 ]
