@@ -9,6 +9,7 @@ loads.
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 
 import torch
@@ -29,6 +30,16 @@ def configure_threads() -> int:
     return torch.get_num_threads()
 
 
+def _cache_argument(model: torch.nn.Module) -> str:
+    """The name the model's ``forward`` takes a KV cache under.
+
+    transformers 5.x renamed ``past_key_values`` to ``cache`` (the old name still works with a
+    FutureWarning until its removal); the project allows any 5.x, so ask the signature.
+    """
+    params = inspect.signature(model.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
 class TorchRunner:
     """Forward passes of one loaded causal LM: log-softmax at the tail of left-padded rows,
     optionally continuing a shared prefix's KV cache, and generation."""
@@ -37,6 +48,7 @@ class TorchRunner:
         self.model = model
         self.pad_token_id = pad_token_id
         self.device = device
+        self.cache_argument = _cache_argument(model)
         self._kv_memo: tuple | None = None
 
     def _prefix_kv(self, prefix: list[int]):
@@ -47,7 +59,7 @@ class TorchRunner:
             # Only the KV cache is needed: one logit row, not the LM head over every position
             # (for Gemma's 262k vocabulary that head costs more than the prefix itself).
             out = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
-            self._kv_memo = (key, out.past_key_values)
+            self._kv_memo = (key, out[self.cache_argument])  # outputs use the same name
         return self._kv_memo[1]
 
     @torch.inference_mode()
@@ -77,9 +89,9 @@ class TorchRunner:
             input_ids=ids.to(self.device),
             attention_mask=mask.to(self.device),
             position_ids=positions.to(self.device),
-            past_key_values=cache,
             use_cache=True,
             logits_to_keep=keep,
+            **{self.cache_argument: cache},
         ).logits
         return torch.log_softmax(logits[:, -keep:].float(), dim=-1).cpu()
 
