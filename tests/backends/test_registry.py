@@ -40,7 +40,7 @@ class EchoBackend(BaseBackend):
 
     def __init__(self, spec: ModelSpec, echo_delay: float = 0.0) -> None:
         super().__init__(spec, {"echo_delay": echo_delay})
-        self.info = ModelInfo(spec.key, spec.model_id, "echo")
+        self.info = ModelInfo(spec.key, spec.model_id, "echo", fingerprint=self.fingerprint())
 
     def score_options(self, requests: Sequence[ScoreRequest]) -> list[OptionScores]:
         self.check_open()
@@ -132,4 +132,10 @@ def test_a_protocol_only_backend_is_identified_by_its_weights_hash_or_id():
     fake.info = ModelInfo("k", "some/model", "synthetic")
     assert fingerprint_of(fake) == "synthetic:some/model"
     spec = ModelSpec("k", "echo", "http://x", "k", server_model="k")
-    assert fingerprint_of(EchoBackend(spec)) == "echo:k@http://x"
+    echo = EchoBackend(spec)
+    assert fingerprint_of(echo) == "echo:k@http://x"
+
+    class Wrapper:  # passes a real backend's info on (e.g. to interrupt it in a test)
+        info = echo.info
+
+    assert fingerprint_of(Wrapper()) == fingerprint_of(echo)

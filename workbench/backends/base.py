@@ -160,6 +160,9 @@ class ModelInfo:
     revision: str | None = None
     chat_template_hash: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # the identity answers are stored under (BaseBackend.fingerprint), carried with the
+    # provenance so that a wrapper passing this info on keeps the model's identity
+    fingerprint: str | None = None
 
 
 @runtime_checkable
@@ -254,10 +257,10 @@ class BaseBackend(ABC):
 
 
 def fingerprint_of(backend: Backend) -> str:
-    """The identity of a ready backend: its own :meth:`BaseBackend.fingerprint`, or for a
-    backend that only implements the protocol (tests' synthetic ones) its weights hash, else
-    ``backend:model_id``."""
+    """The identity of a ready backend: its own :meth:`BaseBackend.fingerprint`; for a
+    backend that only implements the protocol (tests' synthetic ones, wrappers) the one its
+    ``info`` carries, else its weights hash, else ``backend:model_id``."""
     if isinstance(backend, BaseBackend):
         return backend.fingerprint()
     info = backend.info
-    return info.file_hash or f"{info.backend}:{info.model_id}"
+    return info.fingerprint or info.file_hash or f"{info.backend}:{info.model_id}"

@@ -176,6 +176,7 @@ class TransformersBackend(BaseBackend):
             revision=revision,
             chat_template_hash=template_hash,
             extra={"device": str(self.device), "threads": str(torch.get_num_threads())},
+            fingerprint=self.fingerprint(),
         )
 
     def close(self) -> None:

@@ -186,6 +186,7 @@ class OpenAIBackend(BaseBackend):
                 "prefill": self._prefill or self.requested_prefill,
                 "server": self._server_kind or "unknown",
             },
+            fingerprint=self.fingerprint(),
         )
 
     @property
