@@ -1,6 +1,6 @@
-"""Backend options (``--backend-option KEY=VALUE``): the table the CLI checks against matches
-the backends' signatures, values are type-checked, and a mixed design's options reach each
-backend without tripping the other."""
+"""Backend options (``--backend-option KEY=VALUE``): each backend's own table matches its
+signature, values are type-checked, and a mixed design's options reach each backend without
+tripping the other."""
 
 from __future__ import annotations
 
@@ -8,15 +8,18 @@ import inspect
 
 import pytest
 
-from workbench.errors import WorkbenchError
-from workbench.models import (
-    LOCAL_OPTIONS,
-    SERVER_OPTIONS,
+from workbench.backends.registry import (
+    backend_class,
     check_backend_options,
-    load_model,
-    redact_command,
-    redact_credentials,
+    entries,
+    known_options,
 )
+from workbench.errors import WorkbenchError
+from workbench.models import load_model
+
+# Constructor arguments that are not options: the spec, and an httpx transport object that
+# only Python callers and tests pass.
+NOT_OPTIONS = {"self", "spec", "transport"}
 
 
 def _parameters(cls, skip: set[str]) -> set[str]:
@@ -25,25 +28,21 @@ def _parameters(cls, skip: set[str]) -> set[str]:
             and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
 
 
-def test_option_tables_match_the_backend_signatures():
-    from workbench.backends.openai_backend import _LOCAL_ONLY_OPTIONS, OpenAIBackend
-    from workbench.backends.transformers_backend import TransformersBackend
+@pytest.mark.parametrize("name", [e.name for e in entries()])
+def test_option_tables_match_the_backend_signatures(name):
+    cls = backend_class(name)
+    assert set(cls.options) == _parameters(cls, NOT_OPTIONS)
+    for option, param in inspect.signature(cls.__init__).parameters.items():
+        if option in cls.options:
+            types = cls.options[option].types
+            assert isinstance(param.default, types), (cls.__name__, option, param.default)
 
-    # transport (an httpx transport object) is for Python callers and tests only
-    assert set(SERVER_OPTIONS) == _parameters(OpenAIBackend, {"self", "spec", "transport"})
-    assert set(LOCAL_OPTIONS) == _parameters(TransformersBackend, {"self", "spec"})
-    assert set(LOCAL_OPTIONS) == set(_LOCAL_ONLY_OPTIONS)  # the server backend ignores them
 
-
-def test_option_defaults_have_the_declared_types():
-    from workbench.backends.openai_backend import OpenAIBackend
-    from workbench.backends.transformers_backend import TransformersBackend
-
-    for cls, table in ((OpenAIBackend, SERVER_OPTIONS), (TransformersBackend, LOCAL_OPTIONS)):
-        for name, param in inspect.signature(cls.__init__).parameters.items():
-            if name in table:
-                types, _ = table[name]
-                assert isinstance(param.default, types), (cls.__name__, name, param.default)
+def test_the_backends_options_are_disjoint_and_all_known():
+    """One name, one meaning: a mixed design's option goes to the one backend taking it."""
+    tables = [set(backend_class(e.name).options) for e in entries()]
+    assert len(tables) >= 2 and sum(len(t) for t in tables) == len(set().union(*tables))
+    assert set(known_options()) == set().union(*tables)
 
 
 @pytest.mark.parametrize(
@@ -81,29 +80,4 @@ def test_a_local_model_ignores_server_options(tiny_model_dir):
 def test_a_server_model_ignores_local_options():
     backend = load_model("openai:m@http://127.0.0.1:9/v1", dtype="float16", device="cpu",
                          max_retries=0, logprob_method="none")
-    assert backend.max_retries == 0 and not backend.supports_logprobs
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("openai:m@http://u:p@h:8/v1", "openai:m@http://h:8/v1"),
-        ("openai:m@https://user:p%40ss@host/v1?x=1", "openai:m@https://host/v1?x=1"),
-        ("openai:m@http://u:p@ss@host/v1", "openai:m@http://host/v1"),  # '@' in a password
-        ("a=http://u:p@h1/v1,b=http://v:q@h2/v1", "a=http://h1/v1,b=http://h2/v1"),
-        ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1"),
-        ("not a url: x@y", "not a url: x@y"),
-    ],
-)
-def test_url_credentials_are_removed(text, expected):
-    assert redact_credentials(text) == expected
-
-
-def test_secret_arguments_are_blanked_but_token_counts_stay():
-    argv = ["workbench", "probe", "--api-key", "sk-1", "--token=t", "--password", "p",
-            "--backend-option", "api_key=sk-2", "--backend-option", "api_key_env=MY_KEY",
-            "--max-new-tokens", "5", "--model", "openai:m@http://u:pw@h/v1"]
-    assert redact_command(argv) == (
-        "workbench probe --api-key *** --token=*** --password *** --backend-option "
-        "api_key=*** --backend-option api_key_env=MY_KEY --max-new-tokens 5 --model "
-        "openai:m@http://h/v1")
+    assert backend.http.max_retries == 0 and not backend.supports_logprobs

@@ -90,6 +90,29 @@ def test_tiny_model_end_to_end_and_cache(tmp_path, tiny_model_dir):
     assert dists.groupby("request_id")["prob"].sum().sub(1).abs().max() < 1e-9
 
 
+def test_the_probe_closes_the_backends_it_loads_and_only_those(tmp_path, tiny_model_dir,
+                                                              tiny_backend, monkeypatch):
+    import workbench.probe as probe
+
+    loaded = []
+
+    def spy(name, **options):
+        loaded.append(probe_load(name, **options))
+        return loaded[-1]
+
+    probe_load = probe.load_model
+    monkeypatch.setattr(probe, "load_model", spy)
+    d = Design(models=[str(tiny_model_dir)], instruments=["mfq30"], items=["q01", "q02"])
+    assert run_probe(d, tmp_path, progress=False).stats[0].computed == 2
+    assert len(loaded) == 1 and loaded[0].closed and loaded[0].model is None
+    # a backend handed in is the caller's to close; loaded by path or handed in, a model has
+    # one identity, so the answers stored above are reused
+    again = Design(models=["tiny-chat"], instruments=["mfq30"], items=["q01", "q02", "q06"])
+    stats = run_probe(again, tmp_path, backends={"tiny-chat": tiny_backend}, progress=False)
+    assert (stats.stats[0].cached, stats.stats[0].computed) == (2, 1)
+    assert not tiny_backend.closed and len(loaded) == 1
+
+
 def test_another_dtype_is_stored_as_another_model_not_served_from_cache(tmp_path,
                                                                        tiny_model_dir):
     d = Design(models=[str(tiny_model_dir)], instruments=["mfq30"], items=["q01", "q02"])

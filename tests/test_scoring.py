@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from workbench.errors import WorkbenchError
+from workbench.exclusion import exclusion_flags
 from workbench.instruments import instruments_dir, load_instrument_file
 from workbench.scoring import (
-    exclusion_flags,
     item_values,
     sampled_distributions,
     score_instrument,

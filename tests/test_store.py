@@ -316,29 +316,6 @@ def test_unwritable_path_under_a_file(tmp_path):
         ResultStore(blocker / "sub")
 
 
-def test_a_store_from_before_follow_up_items_is_read_and_upgraded(tmp_path):
-    """Schema 1 had no ``given`` column: reading works as is, opening to write adds it."""
-    from workbench.store import _SCHEMA
-
-    old_schema = _SCHEMA.replace(", given VARCHAR)", ")")
-    assert old_schema != _SCHEMA
-    con = duckdb.connect(str(tmp_path / "results.duckdb"))
-    con.execute(old_schema)
-    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-    con.execute("INSERT INTO requests (request_id, model, instrument, item_id, mode, status) "
-                "VALUES ('r1', 'm', 'mfq30', 'q01', 'logprob', 'ok')")
-    con.execute("INSERT INTO options VALUES ('r1', 0, 0, '1', 'a', -0.1, 0.9, 1), "
-                "('r1', 1, 1, '2', 'b', -2.3, 0.1, 1)")
-    con.close()
-    old = ResultStore(tmp_path, read_only=True)
-    assert old.distributions()["given"].eq("").all() and len(old.answers()) == 1
-    upgraded = ResultStore(tmp_path)
-    assert "given" in set(upgraded.requests().columns)
-    assert upgraded.query("SELECT value FROM meta WHERE key = 'schema_version'")["value"].iloc[
-        0] == "2"
-    assert upgraded.answers()["expected"].iloc[0] == pytest.approx(0.1)
-
-
 @pytest.fixture
 def python_ctrl_c():
     """Python's own Ctrl-C handler for one test, also when the suite runs in a job that

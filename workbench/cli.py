@@ -181,8 +181,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _probe(args: argparse.Namespace) -> int:
     from workbench.design import Design
-    from workbench.models import default_model_keys, redact_command
+    from workbench.models import default_model_keys
     from workbench.probe import run_probe
+    from workbench.redact import redact_command
     from workbench.summary import probe_summary
 
     overrides = {
@@ -216,7 +217,7 @@ def _probe(args: argparse.Namespace) -> int:
 def _backend_options(items: list[str]) -> dict[str, object]:
     """``["timeout=120", "api_key_env=MY_KEY"]`` -> checked options (values parsed as YAML)."""
     from workbench.assignments import parse_assignments
-    from workbench.models import check_backend_options
+    from workbench.backends.registry import check_backend_options
 
     return check_backend_options(parse_assignments(
         items,

@@ -14,9 +14,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from workbench.datafiles import invalid, read_mapping
 from workbench.errors import WorkbenchError
 from workbench.paths import data_dir
 
@@ -196,7 +196,7 @@ class Score(_Strict):
 
 
 #: Comparison of an exclusion rule (the answer is on the left, the threshold on the right).
-_RULE_OPS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
+RULE_OPS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
 
 
 class Exclusion(_Strict):
@@ -316,7 +316,7 @@ class Instrument(_Strict):
                     f"is nominal, but rules compare the expected code; use an ordinal item"
                 )
             lo, hi = min(scale.codes), max(scale.codes)
-            flagged = [c for c in scale.codes if _RULE_OPS[ex.op](c, ex.value)]
+            flagged = [c for c in scale.codes if RULE_OPS[ex.op](c, ex.value)]
             if len(flagged) in (0, len(scale.codes)):
                 what = "no answer" if not flagged else "every answer"
                 why = (f"flags {what} on its scale's codes {lo}..{hi}" if lo <= ex.value <= hi
@@ -447,39 +447,17 @@ def load_instrument_file(path: str | Path) -> Instrument:
     path = Path(path)
     if not path.is_file():
         raise WorkbenchError(f"instrument file '{path}' does not exist: check the path")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}" if where is not None else ""
-        raise WorkbenchError(
-            f"instrument file '{path.name}' is not valid YAML{at}: fix the syntax "
-            f"({getattr(exc, 'problem', exc)})"
-        ) from exc
-    if not isinstance(raw, dict):
-        raise WorkbenchError(
-            f"instrument file '{path.name}' must hold a mapping with keys id, name, items, ...; "
-            f"got {type(raw).__name__}"
-        )
+    raw = read_mapping(path, "instrument file", "id, name, items, ...")
     try:
         return Instrument.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        msg = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "missing":
-            msg = (f"required key '{first['loc'][-1]}' is missing: add it (the format is in "
-                   "data/instruments/README.md)")
-        elif first["type"] == "extra_forbidden":
-            key = first["loc"][-1]
-            hint = (" (reverse keying belongs to an item: write `reverse: true` on that item)"
-                    if key == "reverse" else "")
-            msg = (f"unknown key '{key}'{hint}: remove it or fix its spelling (the format is "
-                   "in data/instruments/README.md)")
-        raise WorkbenchError(
-            f"instrument file '{path.name}' is invalid at {loc}: {msg}"
-            + (f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else "")
-        ) from exc
+        raise invalid(exc, "instrument file", path, "data/instruments/README.md", _KEY_HINTS
+                      ) from exc
+
+
+#: Where an unknown key that people often write belongs instead.
+_KEY_HINTS = {"reverse": " (reverse keying belongs to an item: write `reverse: true` on that "
+                         "item)"}
 
 
 _CACHE: dict[str, Instrument] = {}

@@ -1,6 +1,7 @@
 """Finding and loading models: registry names, hub ids, local directories, GGUF files, servers.
 
-``load_model("smollm2-135m")`` gives a :class:`~workbench.backends.base.Backend`. Embedded
+``load_model("smollm2-135m")`` gives a :class:`~workbench.backends.base.BaseBackend`, made by
+the backend registry (:mod:`workbench.backends.registry`). Embedded
 default models live inside PyPI packages; their files are located through
 ``importlib.metadata`` (never by absolute path).
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import hashlib
 import importlib
 import importlib.metadata as md
 import os
@@ -19,8 +19,10 @@ from pathlib import Path
 
 import yaml
 
+from workbench.backends.base import BaseBackend, ModelSpec
+from workbench.backends.registry import load_backend, server_prefixes
 from workbench.errors import WorkbenchError
-from workbench.paths import data_dir
+from workbench.paths import cache_dir, data_dir
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,6 @@ def registry() -> list[ModelEntry]:
 
 def default_model_keys() -> list[str]:
     return [m.key for m in registry() if m.default]
-
-
-def cache_dir() -> Path:
-    """Where assembled GGUF files and converted weights are kept (``WORKBENCH_CACHE``)."""
-    base = os.environ.get("WORKBENCH_CACHE") or Path.home() / ".cache" / "workbench"
-    path = Path(base)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def is_installed(entry: ModelEntry) -> bool:
@@ -90,25 +84,6 @@ def embedded_gguf_path(entry: ModelEntry) -> Path:
     raise WorkbenchError(f"model '{entry.key}' of kind '{entry.kind}' has no GGUF file")
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A resolved model request: what to load and how."""
-
-    key: str
-    source: str  # "gguf" | "dir" | "hub" | "openai"
-    location: str  # gguf path, directory, hub id or base URL
-    model_id: str  # name recorded in provenance
-    server_model: str | None = None
-
-
 def resolve_model(spec: str) -> ModelSpec:
     """Turn a user's model string into a :class:`ModelSpec`.
 
@@ -132,15 +107,15 @@ def resolve_model(spec: str) -> ModelSpec:
             return ModelSpec(entry.key, "hub", entry.model_id or "", entry.model_id or "")
         path = embedded_gguf_path(entry)
         return ModelSpec(entry.key, "gguf", str(path), entry.upstream or entry.key)
-    if spec.startswith("openai:"):
-        body = spec.removeprefix("openai:")
+    prefix, colon, body = spec.partition(":")
+    if colon and prefix in server_prefixes():
         model, _, url = body.partition("@")
         if not model or not url:
             raise WorkbenchError(
-                f"server model '{spec}' must look like openai:<model>@<base_url>, "
-                "e.g. openai:llama@http://127.0.0.1:8080/v1"
+                f"server model '{spec}' must look like {prefix}:<model>@<base_url>, "
+                f"e.g. {prefix}:llama@http://127.0.0.1:8080/v1"
             )
-        return ModelSpec(safe_name(model), "openai", url, model, server_model=model)
+        return ModelSpec(safe_name(model), prefix, url, model, server_model=model)
     path = Path(spec).expanduser()
     if spec.endswith(".gguf"):
         if not path.is_file():
@@ -180,128 +155,13 @@ def safe_name(name: str) -> str:
     return cleaned.replace("..", "_")[:120]
 
 
-# ---------------------------------------------------------------------- backend options
-#: Options of the local (transformers) backend: name -> (accepted types, what it does).
-LOCAL_OPTIONS: dict[str, tuple[tuple[type, ...], str]] = {
-    "dtype": ((str,), "float32 | bfloat16 | float16"),
-    "trust_remote_code": ((bool,), "let model repositories run their own code"),
-    "allow_pickle": ((bool,), "allow pickled (.bin/.pt) checkpoints"),
-    "max_batch_tokens": ((int,), "token budget of one forward batch"),
-    "device": ((str, type(None)), "cpu | cuda | cuda:1 ..."),
-    "prefix_cache": ((bool,), "reuse the KV cache of a shared prompt prefix"),
-    "min_prefix": ((int,), "shortest shared prefix worth caching (tokens)"),
-}
-#: Options of the OpenAI-compatible server backend (see docs/servers.md).
-SERVER_OPTIONS: dict[str, tuple[tuple[type, ...], str]] = {
-    "logprob_method": ((str,), "auto | completions_echo | chat_top_logprobs | "
-                               "completions_top_logprobs | none"),
-    "chat_template": ((str,), "none | server"),
-    "prefill": ((str,), "auto | assistant | continue_final_message | user"),
-    "top_logprobs": ((int,), "alternatives requested by the top-k methods"),
-    "floor_logprob": ((int, float, type(None)), "log-prob of options outside the top-k"),
-    "generate_endpoint": ((str,), "chat | completions"),
-    "max_concurrency": ((int,), "requests in flight at once"),
-    "timeout": ((int, float), "seconds to wait for one answer"),
-    "max_retries": ((int,), "retries on 429/5xx/timeouts"),
-    "backoff": ((int, float), "first retry delay in seconds"),
-    "max_backoff": ((int, float), "longest retry delay in seconds"),
-    "api_key_env": ((str, type(None)), "environment variable holding the API key"),
-}
-_TYPE_WORDS = {str: "a string", bool: "true or false", int: "an integer", float: "a number",
-               type(None): "null"}
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    return {str: "a string", int: "an integer", float: "a number", list: "a list",
-            dict: "a mapping", type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def check_backend_options(options: dict[str, object]) -> dict[str, object]:
-    """Names and value types of backend options (``--backend-option KEY=VALUE``).
-
-    Raises :class:`WorkbenchError` naming the valid options, or the type a value needs.
-    """
-    known = {**LOCAL_OPTIONS, **SERVER_OPTIONS}
-    for name, value in options.items():
-        if name not in known:
-            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise WorkbenchError(
-                f"unknown backend option '{name}'{hint}: valid options are "
-                f"{', '.join(sorted(known))} (see docs/servers.md)"
-            )
-        types, what = known[name]
-        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-        if not ok:
-            words = [_TYPE_WORDS[t] for t in types if not (t is int and float in types)]
-            want = " or ".join(dict.fromkeys(words))
-            raise WorkbenchError(
-                f"backend option '{name}' ({what}) must be {want}, got {value!r} "
-                f"({_kind(value)}): write e.g. --backend-option {name}=..."
-            )
-    return dict(options)
-
-
-def load_model(spec: str, **options: object):
-    """Load a model by name/path/id and return a backend implementing the Backend protocol.
+def load_model(spec: str, **options: object) -> BaseBackend:
+    """Load a model by name/path/id and return its backend (a context manager: ``close()``
+    releases weights or connections).
 
     Options go to the backend, e.g. ``dtype="float32"``, ``trust_remote_code=False``,
-    ``allow_pickle=False``, ``api_key_env="OPENAI_API_KEY"``. Options of the other kind of
-    backend (server options for a local model and vice versa) are ignored, so one option
-    set serves a design that mixes local and server models.
+    ``allow_pickle=False``, ``api_key_env="OPENAI_API_KEY"``. Options of another backend
+    (server options for a local model and vice versa) are ignored, so one option set serves
+    a design that mixes local and server models; a name no backend takes is an error.
     """
-    resolved = resolve_model(spec)
-    if resolved.source == "openai":
-        from workbench.backends.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(resolved, **options)  # type: ignore[arg-type]
-    from workbench.backends.transformers_backend import TransformersBackend
-
-    local = {k: v for k, v in options.items() if k not in SERVER_OPTIONS}
-    return TransformersBackend(resolved, **local)  # type: ignore[arg-type]
-
-
-# ---------------------------------------------------------------------- credentials
-# scheme://userinfo@ : the userinfo ends at the last '@' before the host's '/', '?' or '#'.
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s\"']*@")
-# a flag or key whose name ends in a secret's name (--api-key, --auth-token, password=...)
-_SECRET_WORD = r"(?:\w+[-_])*(?:api[-_]?key|key|token|password|passwd|secret)"
-_SECRET_FLAG = re.compile(rf"(?i)^--?{_SECRET_WORD}$")
-_SECRET_ASSIGN = re.compile(rf"(?i)^({_SECRET_WORD})=(.*)$")
-
-
-def redact_credentials(text: str) -> str:
-    """``text`` with ``user:password@`` removed from every URL in it."""
-    return _URL_USERINFO.sub(r"\1", text)
-
-
-def redact_command(argv: list[str] | str) -> str:
-    """A command line safe to store: URL credentials dropped, secret-looking values blanked.
-
-    Values of flags like ``--api-key X`` / ``--token=X`` and ``KEY=VALUE`` words whose key
-    names a secret (``api_key=...``; ``api_key_env=NAME`` only names a variable and stays).
-    """
-    words = argv.split(" ") if isinstance(argv, str) else list(argv)
-    out: list[str] = []
-    hide_next = False
-    for word in words:
-        if hide_next:
-            out.append("***")
-            hide_next = False
-            continue
-        flag, eq, _ = word.partition("=")
-        if _SECRET_FLAG.match(flag):
-            if eq:
-                out.append(f"{flag}=***")
-            else:
-                out.append(word)
-                hide_next = True
-            continue
-        m = _SECRET_ASSIGN.match(word)
-        if m:
-            out.append(f"{m.group(1)}=***")
-            continue
-        out.append(redact_credentials(word))
-    return " ".join(out)
+    return load_backend(resolve_model(spec), options)

@@ -1,7 +1,8 @@
-"""Where the workbench finds its data files."""
+"""Where the workbench finds its data files and keeps its caches, and what a file holds (hash)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -14,3 +15,33 @@ def data_dir() -> Path:
     """The ``data/`` folder; ``WORKBENCH_DATA_DIR`` overrides it (e.g. for a custom library)."""
     override = os.environ.get("WORKBENCH_DATA_DIR")
     return Path(override) if override else project_root() / "data"
+
+
+def cache_dir() -> Path:
+    """Where assembled GGUF files and converted weights are kept (``WORKBENCH_CACHE``)."""
+    base = os.environ.get("WORKBENCH_CACHE") or Path.home() / ".cache" / "workbench"
+    path = Path(base)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read in chunks (weights files are gigabytes)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_HASHES: dict[tuple[str, float, int], str] = {}
+
+
+def cached_sha256(path: Path) -> str:
+    """:func:`sha256_file`, computed once per process for an unchanged file (same path, mtime
+    and size): a weights file is hashed for the model's identity and again when it loads."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime, stat.st_size)
+    if key not in _HASHES:
+        _HASHES[key] = sha256_file(path)
+    return _HASHES[key]

@@ -8,6 +8,7 @@ in flight; rerunning the same command finishes the rest.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,14 +21,19 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from workbench import __version__
-from workbench.backends.base import Backend, GenerateRequest, ScoreRequest
+from workbench.backends.base import (
+    Backend,
+    GenerateRequest,
+    ScoreRequest,
+    fingerprint_of,
+    wire_messages,
+)
+from workbench.backends.registry import fingerprint, store_key
 from workbench.design import Design, ProbeRequest
 from workbench.errors import WorkbenchError
-from workbench.models import ModelSpec, load_model, resolve_model, sha256_file
+from workbench.models import load_model, resolve_model
 from workbench.parsing import parse_answer
 from workbench.store import AnswerRecord, ResultStore
-
-DEFAULT_DTYPE = "float32"
 
 
 @dataclass
@@ -55,34 +61,6 @@ class ProbeResult:
                              for s in self.stats])
 
 
-def model_fingerprint(spec: ModelSpec, options: dict | None = None) -> str:
-    """Identity of the weights and the numerics, known before loading (so cached runs never
-    load the model). A non-default ``dtype`` is part of it: bfloat16 answers are other numbers
-    than float32 ones and must not be served from the float32 cache."""
-    if spec.source == "openai":
-        from workbench.backends.openai_backend import _public_url
-
-        return f"openai:{spec.server_model}@{_public_url(spec.location)}"
-    if spec.source == "gguf":
-        base = "sha256:" + _cached_file_hash(Path(spec.location))
-    elif spec.source == "dir":
-        from workbench.backends.transformers_backend import _dir_hash
-
-        base = "dir-sha256:" + _dir_hash(Path(spec.location))
-    else:
-        base = f"hub:{spec.location}"
-    dtype = (options or {}).get("dtype") or DEFAULT_DTYPE
-    return base if dtype == DEFAULT_DTYPE else f"{base};dtype={dtype}"
-
-
-def model_key(spec: ModelSpec, options: dict | None = None) -> str:
-    """The name answers are stored under: a non-default dtype is another model to compare."""
-    dtype = (options or {}).get("dtype") or DEFAULT_DTYPE
-    if spec.source == "openai" or dtype == DEFAULT_DTYPE:
-        return spec.key
-    return f"{spec.key}-{dtype}"
-
-
 def _check_one_model_per_name(store: ResultStore, key: str, fingerprint: str) -> None:
     """Refuse to store a second set of weights under a name the store already uses.
 
@@ -97,17 +75,6 @@ def _check_one_model_per_name(store: ResultStore, key: str, fingerprint: str) ->
             "changed. Use another --out, or name this one differently (e.g. "
             f"--model new-name={key})"
         )
-
-
-_HASHES: dict[tuple[str, float, int], str] = {}
-
-
-def _cached_file_hash(path: Path) -> str:
-    stat = path.stat()
-    key = (str(path), stat.st_mtime, stat.st_size)
-    if key not in _HASHES:
-        _HASHES[key] = sha256_file(path)
-    return _HASHES[key]
 
 
 def _chunks(items: Iterable[ProbeRequest], size: int) -> Iterator[list[ProbeRequest]]:
@@ -129,7 +96,10 @@ def run_probe(
     """Answer every request of ``design`` for every model, storing results under ``out``.
 
     ``backends`` maps model names to ready backends (tests use synthetic ones); other names
-    are loaded with :func:`workbench.models.load_model` on first need.
+    are loaded with :func:`workbench.models.load_model` on first need, and closed when their
+    requests are done. A model's answers are stored under its fingerprint (identity known
+    before loading, :func:`workbench.backends.registry.fingerprint`), so a cached run never
+    loads it.
     """
     store = ResultStore(out)
     design.loaded_instruments()  # validate every instrument before any model loads
@@ -141,21 +111,18 @@ def run_probe(
     for name in design.models:
         provided = (backends or {}).get(name)
         if provided is not None:
-            spec = None
-            key = name
-            info = provided.info
-            fingerprint = info.file_hash or f"{info.backend}:{info.model_id}"
+            key, identity = name, fingerprint_of(provided)
         else:
             spec = resolve_model(name)
-            key = model_key(spec, backend_options)
-            fingerprint = model_fingerprint(spec, backend_options)
-        _check_one_model_per_name(store, key, fingerprint)
+            key = store_key(spec, backend_options)
+            identity = fingerprint(spec, backend_options)
+        _check_one_model_per_name(store, key, identity)
         stats = ModelRunStats(key)
         backend = provided
         bar = tqdm(total=per_model, desc=f"{key}", unit="req", disable=not progress,
                    dynamic_ncols=True)
         try:
-            for chunk in _chunks(design.requests(key, fingerprint), chunk_size):
+            for chunk in _chunks(design.requests(key, identity), chunk_size):
                 stats.requests += len(chunk)
                 have = store.existing([r.request_id for r in chunk])
                 todo = [r for r in chunk if r.request_id not in have]
@@ -175,6 +142,8 @@ def run_probe(
                 bar.update(len(chunk))
         finally:
             bar.close()
+            if provided is None and backend is not None:
+                backend.close()  # the probe closes what it opened
         result.stats.append(stats)
     return result
 
@@ -252,7 +221,4 @@ def answer_requests(backend: Backend, requests: Sequence[ProbeRequest],
 
 
 def _messages_json(req: ProbeRequest) -> str:
-    import json
-
-    return json.dumps([{"role": m.role, "content": m.content} for m in req.rendered.messages],
-                      ensure_ascii=False)
+    return json.dumps(wire_messages(req.rendered.messages), ensure_ascii=False)

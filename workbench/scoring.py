@@ -86,7 +86,9 @@ def quantity_name(codes: Sequence[int] | None) -> str:
     return "P(" + ",".join(str(c) for c in sorted(codes)) + ")"
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """One clear error when a frame lacks columns the data contract promises (``what`` names
+    the frame in the message, e.g. "distributions frame")."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise WorkbenchError(
@@ -95,7 +97,9 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         )
 
 
-def _check_by(frame: pd.DataFrame, by: Sequence[str], what: str = "data") -> list[str]:
+def check_by(frame: pd.DataFrame, by: Sequence[str], what: str = "data") -> list[str]:
+    """``by`` as a list of grouping columns, each present in ``frame`` (else one clear error
+    naming the columns there are)."""
     by = [by] if isinstance(by, str) else list(by)
     missing = [c for c in by if c not in frame.columns]
     if missing:
@@ -106,8 +110,12 @@ def _check_by(frame: pd.DataFrame, by: Sequence[str], what: str = "data") -> lis
     return by
 
 
-def _select_instrument(frame: pd.DataFrame, inst: Instrument, what: str) -> pd.DataFrame:
-    _require(frame, ["item_id"], what)
+# The old private names, kept only so that branches written against them merge cleanly
+# (stats/distance.py imports _require); new code imports the public names.
+
+
+def select_instrument(frame: pd.DataFrame, inst: Instrument, what: str) -> pd.DataFrame:
+    require_columns(frame, ["item_id"], what)
     if "instrument" in frame.columns:
         frame = frame[frame["instrument"] == inst.id]
     frame = frame[~frame["item_id"].map(is_content_free)]  # calibration inputs, never scored
@@ -208,8 +216,8 @@ def request_values(distributions: pd.DataFrame, instrument: InstrumentLike) -> p
     >>> request_values(dists, "mfq30")  # doctest: +SKIP
     """
     inst = as_instrument(instrument)
-    _require(distributions, ["request_id", "item_id", "code", "prob"], "distributions frame")
-    frame = _select_instrument(distributions, inst, "distributions frame")
+    require_columns(distributions, ["request_id", "item_id", "code", "prob"], "distributions frame")
+    frame = select_instrument(distributions, inst, "distributions frame")
     keys = [c for c in FACTORS if c in frame.columns] + ["request_id"]
     frame = frame[[*keys, "code", "prob"]]
     if frame["prob"].isna().any() or (frame["prob"] < 0).any():
@@ -282,7 +290,7 @@ def item_values(
     values = request_values(distributions, instrument)
     if by is None:
         return values
-    by = _check_by(values, by)
+    by = check_by(values, by)
     if "item_id" in by:
         by.remove("item_id")
     grouped = values.groupby([*by, "item_id", "quantity"], sort=True, dropna=False)["value"]
@@ -370,7 +378,7 @@ def score_instrument(
     >>> score_instrument(dists, "vsm2013", by=["model"], constants={"C_pd": 20})
     ... # doctest: +SKIP
     """
-    by = _check_by(distributions, by, "distributions frame")
+    by = check_by(distributions, by, "distributions frame")
     inst = as_instrument(instrument)
     scores = scores_from_item_means(item_values(distributions, inst, by=by), inst, by, constants)
     if not any(s.method == CENTRED for s in inst.scores):
@@ -384,65 +392,6 @@ def score_instrument(
     return out.drop(columns="_unit")
 
 
-_OPS = {"gt": np.greater, "ge": np.greater_equal, "lt": np.less, "le": np.less_equal}
-
-
-def exclusion_flags(
-    distributions: pd.DataFrame,
-    instrument: InstrumentLike,
-    by: Sequence[str] = UNIT,
-) -> pd.DataFrame:
-    """Apply the instrument's catch-item rules to each respondent unit.
-
-    Why: the MFQ manual drops respondents who fail its catch items; the same rule screens
-    personas/variants of a model. The rule is applied to the unit's expected canonical code
-    of the catch item (not reverse-flipped: rules are written in canonical codes). The
-    published rule is about one person's single answer, so ``p_fail`` adds the probability
-    that one answer drawn from the unit's distribution fails it (the share of such
-    respondents a survey would cut). Returns one row per (unit, rule): ``[*by, item_id, op,
-    threshold, value, flagged, p_fail, reason]``; a unit that lacks the catch item has
-    ``value`` and ``p_fail`` NaN and ``flagged`` False. Units to drop:
-    ``flags.groupby(by).flagged.any()``.
-
-    >>> exclusion_flags(dists, "mfq30").query("flagged")  # doctest: +SKIP
-    """
-    inst = as_instrument(instrument)
-    by = [c for c in by if c in distributions.columns]
-    cols = [*by, "item_id", "op", "threshold", "value", "flagged", "p_fail", "reason"]
-    if not inst.exclusions:
-        return pd.DataFrame(columns=cols)
-    _require(distributions, ["request_id", "item_id", "code", "prob"], "distributions frame")
-    frame = _select_instrument(distributions, inst, "distributions frame")
-    keys = [*by, "request_id"]
-    prob_sum = frame.groupby(keys + ["item_id"], dropna=False)["prob"].transform("sum")
-    frame = frame.assign(_w=frame["code"] * frame["prob"] / prob_sum)
-    expected = frame.groupby([*keys, "item_id"], dropna=False)["_w"].sum().rename("value")
-    expected = expected.reset_index()
-    units = frame[by].drop_duplicates().reset_index(drop=True) if by else pd.DataFrame(index=[0])
-    out = []
-    for rule in inst.exclusions:
-        sub = expected[expected["item_id"] == rule.item]
-        fails = frame[frame["item_id"] == rule.item]
-        fails = fails.assign(_f=np.where(_OPS[rule.op](fails["code"].to_numpy(float),
-                                                       rule.value),
-                                         fails["prob"] / prob_sum.loc[fails.index], 0.0))
-        p_fail = fails.groupby(keys, dropna=False)["_f"].sum().rename("p_fail").reset_index()
-        if by:
-            unit_value = sub.groupby(by, dropna=False)["value"].mean().reset_index()
-            unit_fail = p_fail.groupby(by, dropna=False)["p_fail"].mean().reset_index()
-            merged = units.merge(unit_value, on=by, how="left").merge(unit_fail, on=by,
-                                                                      how="left")
-        else:
-            merged = units.assign(value=sub["value"].mean(), p_fail=p_fail["p_fail"].mean())
-        merged["item_id"] = rule.item
-        merged["op"] = rule.op
-        merged["threshold"] = rule.value
-        merged["flagged"] = _OPS[rule.op](merged["value"].to_numpy(float), rule.value)
-        merged["reason"] = rule.reason
-        out.append(merged)
-    return pd.concat(out, ignore_index=True)[cols]
-
-
 def sampled_distributions(answers: pd.DataFrame) -> pd.DataFrame:
     """Turn sampled/generated answers into one-hot distributions for the shared scoring path.
 
@@ -453,7 +402,7 @@ def sampled_distributions(answers: pd.DataFrame) -> pd.DataFrame:
 
     >>> score_instrument(sampled_distributions(answers), "mfq30")  # doctest: +SKIP
     """
-    _require(answers, ["request_id", "item_id", "answer_code"], "answers frame")
+    require_columns(answers, ["request_id", "item_id", "answer_code"], "answers frame")
     keep = answers["answer_code"].notna()
     if "status" in answers.columns:
         keep &= answers["status"].eq("ok")

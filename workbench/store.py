@@ -8,6 +8,9 @@ Why this shape:
   and a report can read a consistent snapshot between batches;
 - rows are tidy: ``requests`` (one per request, with every factor and provenance) and
   ``options`` (one per request x answer option).
+
+The file format (tables, schema version, upgrade) and the reading of DuckDB's errors are in
+:mod:`workbench.store_schema`.
 """
 
 from __future__ import annotations
@@ -27,33 +30,17 @@ import duckdb
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.models import redact_command, redact_credentials
+from workbench.redact import redact_command, redact_credentials, redact_json
+from workbench.store_schema import (
+    busy_kind,
+    open_failure_message,
+    translate_errors,
+    upgrade,
+)
 
 DB_NAME = "results.duckdb"
-SCHEMA_VERSION = 2  # 2: requests.given (follow-up items)
-
 FACTORS = ["model", "instrument", "item_id", "persona", "language", "order", "paraphrase",
            "answer_format", "instruction", "mode", "repeat"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, design JSON, package_version VARCHAR,
-    command VARCHAR);
-CREATE TABLE IF NOT EXISTS requests (
-    request_id VARCHAR PRIMARY KEY, run_id VARCHAR, model VARCHAR, model_id VARCHAR,
-    model_fingerprint VARCHAR, backend VARCHAR, dtype VARCHAR, chat_template_hash VARCHAR,
-    instrument VARCHAR, item_id VARCHAR, persona VARCHAR, persona_text VARCHAR,
-    language VARCHAR, "order" VARCHAR, paraphrase INTEGER, answer_format VARCHAR,
-    instruction VARCHAR, mode VARCHAR, "repeat" INTEGER, temperature DOUBLE, seed BIGINT,
-    template_version VARCHAR, prompt JSON, assistant_prefix VARCHAR, generated_text VARCHAR,
-    answer_code INTEGER, answer_position INTEGER, status VARCHAR, parse_method VARCHAR,
-    package_version VARCHAR, created_at TIMESTAMP, elapsed_ms DOUBLE, given VARCHAR);
-CREATE TABLE IF NOT EXISTS options (
-    request_id VARCHAR, code INTEGER, position INTEGER, key VARCHAR, label VARCHAR,
-    logprob DOUBLE, prob DOUBLE, n_tokens INTEGER, PRIMARY KEY (request_id, code));
-"""
-
 
 @dataclass
 class AnswerRecord:
@@ -92,17 +79,7 @@ class ResultStore:
                     "--out or fix its permissions"
                 )
             with self.connect() as con:
-                tables = _tables(con)
-                if tables and "meta" not in tables:  # someone else's DuckDB file: leave it be
-                    raise WorkbenchError(_not_a_store_message(self.path, "no table 'meta'"))
-                con.execute(_SCHEMA)
-                problem = _schema_problem(con)
-                if problem:
-                    raise WorkbenchError(_not_a_store_message(self.path, problem))
-                # stores written before follow-up items existed (schema 1) gain the column
-                con.execute("ALTER TABLE requests ADD COLUMN IF NOT EXISTS given VARCHAR")
-                con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
-                            [str(SCHEMA_VERSION)])
+                upgrade(con, self.path)
 
     # ------------------------------------------------------------------ connections
     @contextlib.contextmanager
@@ -119,7 +96,7 @@ class ResultStore:
         con = self._open(ro)
         with _interrupts_held():
             try:
-                with _translate_errors(self.path, con):
+                with translate_errors(self.path, con):
                     yield con
             finally:
                 con.close()
@@ -133,9 +110,9 @@ class ResultStore:
             except duckdb.InterruptException:
                 raise
             except duckdb.Error as exc:
-                busy = _busy_kind(exc)
+                busy = busy_kind(exc)
                 if busy is None:
-                    raise WorkbenchError(_open_failure_message(self.path, exc)) from exc
+                    raise WorkbenchError(open_failure_message(self.path, exc)) from exc
                 if time.monotonic() < deadline:
                     time.sleep(delay)
                     delay = min(delay * 2, 1.0)
@@ -176,7 +153,7 @@ class ResultStore:
 
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}"
         # Never store credentials: user:password@ in server URLs, --api-key style values.
-        design_json = json.dumps(_redact_strings(design), default=lambda v: redact_credentials(
+        design_json = json.dumps(redact_json(design), default=lambda v: redact_credentials(
             str(v)))
         with self.connect() as con:
             con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?)",
@@ -398,7 +375,7 @@ class StoreSnapshot(ResultStore):
 
     @contextlib.contextmanager
     def connect(self, read_only: bool | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        with _translate_errors(self.path, self._con):
+        with translate_errors(self.path, self._con):
             yield self._con
 
     @contextlib.contextmanager
@@ -414,59 +391,6 @@ class StoreSnapshot(ResultStore):
 
     def write(self, records: Sequence[AnswerRecord]) -> int:
         raise WorkbenchError("a store snapshot is read-only: write through the ResultStore")
-
-
-# ---------------------------------------------------------------------- errors
-# DuckDB's wording when another process holds the file (duckdb 1.x/2.x): 'IO Error: Could not
-# set lock on file "...": Conflicting lock is held in ... (PID ...)'. Match these phrases, not
-# "lock": the word is in "block" (corruption errors) and in paths like /data/blocks/.
-_LOCK_PHRASES = ("could not set lock on file", "conflicting lock is held")
-# Same file already open in this process with the other read_only setting.
-_SAME_PROCESS_PHRASE = "different configuration than existing connections"
-_CORRUPT_PHRASES = ("corrupt database file", "not a valid duckdb database file",
-                    "could not read enough bytes", "checksum", "invalid database",
-                    "failed to deserialize")
-# Tables and columns every workbench store has had since schema version 1 (fixed on purpose:
-# columns added later are created by __init__ on older stores).
-_REQUIRED = {
-    "meta": {"key", "value"},
-    "runs": {"run_id", "started_at", "design", "package_version", "command"},
-    "requests": {"request_id", "run_id", "model", "model_id", "model_fingerprint", "backend",
-                 "instrument", "item_id", "persona", "language", "order", "paraphrase",
-                 "answer_format", "instruction", "mode", "repeat", "status", "prompt"},
-    "options": {"request_id", "code", "position", "key", "label", "logprob", "prob"},
-}
-
-
-def _busy_kind(exc: Exception) -> str | None:
-    text = str(exc).lower()
-    if isinstance(exc, duckdb.IOException) and any(p in text for p in _LOCK_PHRASES):
-        return "process"
-    if _SAME_PROCESS_PHRASE in text:
-        return "this process"
-    return None
-
-
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute("SELECT table_name FROM information_schema.tables "
-                       "WHERE table_schema = 'main'").fetchall()
-    return {r[0] for r in rows}
-
-
-def _schema_problem(con: duckdb.DuckDBPyConnection) -> str | None:
-    """What makes this DuckDB file not a workbench store (None when it is one)."""
-    rows = con.execute("SELECT table_name, column_name FROM information_schema.columns "
-                       "WHERE table_schema = 'main'").fetchall()
-    columns: dict[str, set[str]] = {}
-    for table, column in rows:
-        columns.setdefault(table, set()).add(column)
-    for table, needed in _REQUIRED.items():
-        if table not in columns:
-            return f"no table '{table}'"
-        lacking = sorted(needed - columns[table])
-        if lacking:
-            return f"table '{table}' lacks column(s) {', '.join(lacking)}"
-    return None
 
 
 @contextlib.contextmanager
@@ -499,66 +423,3 @@ def _interrupts_held() -> Iterator[None]:
                 previous(signal.SIGINT, None)  # Python's default raises KeyboardInterrupt
             else:
                 os.kill(os.getpid(), signal.SIGINT)  # SIG_DFL: end the process as it would
-
-
-@contextlib.contextmanager
-def _translate_errors(path: Path, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """DuckDB errors raised while querying a broken or foreign file -> WorkbenchError."""
-    try:
-        yield
-    except duckdb.InterruptException:
-        raise  # Ctrl-C during a query: the CLI prints the resume message
-    except (duckdb.CatalogException, duckdb.BinderException) as exc:
-        try:
-            problem = _schema_problem(con)
-        except duckdb.Error:
-            problem = None
-        if problem is None:
-            raise  # our tables are there: a bug in a query, keep the traceback
-        raise WorkbenchError(_not_a_store_message(path, problem)) from exc
-    except duckdb.Error as exc:
-        text = str(exc).lower()
-        if any(p in text for p in _CORRUPT_PHRASES):
-            raise WorkbenchError(_corrupt_message(path, exc)) from exc
-        if isinstance(exc, duckdb.IOException):
-            first = (str(exc).splitlines() or [""])[0][:200]
-            raise WorkbenchError(
-                f"results database '{path}' could not be read or written ({first}): check "
-                "free disk space and permissions, then rerun (committed answers are kept)"
-            ) from exc
-        raise
-
-
-def _redact_strings(value: object) -> object:
-    """Every string in a JSON-like structure with URL credentials removed."""
-    if isinstance(value, str):
-        return redact_credentials(value)
-    if isinstance(value, dict):
-        return {redact_credentials(str(k)): _redact_strings(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_redact_strings(v) for v in value]
-    return value
-
-
-def _open_failure_message(path: Path, exc: Exception) -> str:
-    text = str(exc)
-    if "permission denied" in text.lower():
-        first = text.splitlines()[0][:200]
-        return (f"results database '{path}' cannot be opened ({first}): fix the file's "
-                "permissions or use another --out")
-    return _corrupt_message(path, exc)
-
-
-def _not_a_store_message(path: Path, problem: str) -> str:
-    return (
-        f"'{path}' is a DuckDB file but not a workbench result store ({problem}): point "
-        "--out/--results at a folder written by `workbench probe`, or move the file aside"
-    )
-
-
-def _corrupt_message(path: Path, exc: Exception) -> str:
-    first = (str(exc).splitlines() or [""])[0][:200]
-    return (
-        f"results database '{path}' cannot be opened ({first}): it may be corrupted or not a "
-        "DuckDB file. Move it aside (answers in it are not lost) and rerun to start a new store"
-    )

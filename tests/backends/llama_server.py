@@ -76,7 +76,7 @@ def running_server(model: Path, log_path: Path, start_timeout: float = 90.0
 
     Raises LookupError when no server is installed, RuntimeError when it fails to start.
     """
-    from workbench.backends.openai_backend import wait_until_healthy
+    from workbench.backends.openai.transport import wait_until_healthy
 
     port = free_port()
     found = server_command(model, port)

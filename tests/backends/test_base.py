@@ -1,4 +1,5 @@
-"""The backend-independent rule that turns continuation log-probs into complete answers."""
+"""The backend-independent rules: continuation log-probs into complete answers, plain prompts,
+the trailing-space split and wire messages."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import math
 
 import pytest
 
-from workbench.backends.base import exclusive_logprobs
+from workbench.backends.base import (
+    EXCLUSIVE_FLOOR,
+    Message,
+    exclusive_logprobs,
+    render_plain,
+    split_trailing_spaces,
+    wire_messages,
+    without_share,
+)
 
 
 def probs(values):
@@ -50,3 +59,31 @@ def test_token_identity_not_text_decides():
 def test_mismatched_lengths_are_rejected():
     with pytest.raises(ValueError):
         exclusive_logprobs([[1]], [0.0, 0.0])
+
+
+def test_a_share_taken_by_longer_answers_leaves_the_rest_and_never_minus_infinity():
+    assert math.exp(without_share(math.log(0.5), 0.4)) == pytest.approx(0.3)
+    for taken in (1.0, 1.0 + 1e-9):  # all of it (rounding: a bit more)
+        assert without_share(math.log(0.5), taken) == pytest.approx(
+            math.log(0.5) + math.log(EXCLUSIVE_FLOOR))
+
+
+def test_plain_prompts_join_turns_by_blank_lines_then_the_prefix():
+    msgs = (Message("system", "P"), Message("user", "Q"))
+    assert render_plain(msgs, "Answer:") == "P\n\nQ\n\nAnswer:"
+    assert render_plain(msgs) == "P\n\nQ\n\n"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Answer: ", ("Answer:", " ")), ("Answer:  ", ("Answer:", "  ")),
+    ("Answer:", ("Answer:", "")), ("Answer:\n", ("Answer:\n", "")),  # only spaces move
+])
+def test_trailing_spaces_belong_to_the_option(text, expected):
+    assert split_trailing_spaces(text) == expected
+
+
+def test_wire_messages_keep_role_content_and_order():
+    msgs = (Message("system", "P"), Message("user", "Q"), Message("assistant", "A"))
+    assert wire_messages(msgs) == [{"role": "system", "content": "P"},
+                                   {"role": "user", "content": "Q"},
+                                   {"role": "assistant", "content": "A"}]

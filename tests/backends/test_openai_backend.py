@@ -21,11 +21,8 @@ from tests.backends.fake_openai_server import (
     tokenize,
 )
 from workbench.backends.base import GenerateRequest, Message, ScoreRequest
-from workbench.backends.openai_backend import (
-    ServerError,
-    ServerGarbageError,
-    ServerOptionScores,
-)
+from workbench.backends.openai.backend import ServerOptionScores
+from workbench.backends.openai.transport import ServerError, ServerGarbageError
 from workbench.design import Design
 from workbench.errors import WorkbenchError
 from workbench.models import load_model
@@ -405,12 +402,15 @@ def test_info_options_and_credentials_in_urls():
     assert info.extra["base_url"] == "http://127.0.0.1:9/v1"
     assert info.extra["logprob_method"] == "none" and not b.supports_logprobs
     assert "pw" not in repr(b) and "pw" not in repr(info)
+    from workbench.backends.registry import fingerprint
     from workbench.models import resolve_model
-    from workbench.probe import model_fingerprint
 
-    fingerprint = model_fingerprint(resolve_model("openai:my-model@http://user:pw@127.0.0.1:9/v1"))
-    assert fingerprint == "openai:my-model@http://127.0.0.1:9/v1"
-    with pytest.raises(WorkbenchError, match="unknown option"):
+    identity = fingerprint(resolve_model("openai:my-model@http://user:pw@127.0.0.1:9/v1"))
+    assert identity == "openai:my-model@http://127.0.0.1:9/v1"
+    # the loaded backend names the same identity the probe computes before loading
+    assert b.fingerprint() == fingerprint(resolve_model(
+        "openai:my-model@http://user:pw@127.0.0.1:9/v1/")) and "pw" not in b.fingerprint()
+    with pytest.raises(WorkbenchError, match="unknown backend option 'concurency'"):
         load_model("openai:m@http://127.0.0.1:9/v1", concurency=2)
     with pytest.raises(WorkbenchError, match="logprob_method must be one of"):
         load_model("openai:m@http://127.0.0.1:9/v1", logprob_method="magic")

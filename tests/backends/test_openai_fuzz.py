@@ -1,8 +1,8 @@
 """Fuzzing the OpenAI backend's answer parsers: whatever JSON a server sends back, the result
 is a valid one or a WorkbenchError (ServerError / ServerGarbageError), never another exception.
 
-Two levels: the pure parsers (``_first_top_logprobs``, ``_echo_logprob``, ``_first_choice``,
-``_retry_after``), and the whole backend with an in-memory transport answering every request
+Two levels: the pure parsers (``first_top_logprobs``, ``echo_logprob``, ``first_choice``,
+``parse_retry_after``), and the whole backend with an in-memory transport answering every request
 with the fuzzed body (so ``_json``, the server probe, matching and generation are covered).
 """
 
@@ -17,14 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.backends.base import GenerateRequest, Message, ScoreRequest
-from workbench.backends.openai_backend import (
-    OpenAIBackend,
-    _echo_logprob,
-    _first_choice,
-    _first_top_logprobs,
-    _Garbage,
-    _retry_after,
-)
+from workbench.backends.openai.backend import OpenAIBackend
+from workbench.backends.openai.transport import parse_retry_after
+from workbench.backends.openai.wire import Garbage, echo_logprob, first_choice, first_top_logprobs
 from workbench.errors import WorkbenchError
 from workbench.models import resolve_model
 
@@ -91,7 +86,7 @@ PARSERS = settings(FUZZ, max_examples=4000)
 
 
 def _valid_top(result: list) -> None:
-    assert result, "an empty top-k must be _Garbage"
+    assert result, "an empty top-k must be Garbage"
     values = [v for _, v in result]
     assert all(isinstance(t, str) for t, _ in result)
     assert all(isinstance(v, float) and math.isfinite(v) for v in values)
@@ -104,8 +99,8 @@ def test_first_top_logprobs_gives_a_top_k_or_garbage(data):
     if not isinstance(data, dict):
         return  # _json rejects non-objects before any parser runs
     try:
-        result = _first_top_logprobs(data)
-    except _Garbage:
+        result = first_top_logprobs(data)
+    except Garbage:
         return
     _valid_top(result)
 
@@ -118,8 +113,8 @@ def test_echo_logprob_gives_a_sum_or_garbage(data, prompt, cont_chars):
     if not isinstance(data, dict):
         return
     try:
-        total, count = _echo_logprob(data, prompt, cont_chars)
-    except _Garbage:
+        total, count = echo_logprob(data, prompt, cont_chars)
+    except Garbage:
         return
     assert isinstance(total, float) and math.isfinite(total)
     assert isinstance(count, int) and count >= 1
@@ -131,8 +126,8 @@ def test_first_choice_gives_a_dict_or_garbage(data):
     if not isinstance(data, dict):
         return
     try:
-        choice = _first_choice(data)
-    except _Garbage:
+        choice = first_choice(data)
+    except Garbage:
         return
     assert isinstance(choice, dict)
 
@@ -141,7 +136,7 @@ def test_first_choice_gives_a_dict_or_garbage(data):
                  st.sampled_from(["nan", "inf", "-inf", "-5", "1e400", "Wed, 21 Oct 2015 "
                                   "07:28:00 GMT", "Mon, 99 Foo 2015 07:28:00 GMT"])))
 def test_retry_after_is_none_or_a_finite_non_negative_delay(value):
-    delay = _retry_after(value)
+    delay = parse_retry_after(value)
     assert delay is None or (math.isfinite(delay) and delay >= 0)
 
 

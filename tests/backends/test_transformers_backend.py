@@ -177,3 +177,36 @@ def test_shared_prefix_kv_cache_matches_naive_forward(tiny_backend):
     for req, scores in zip(reqs, got, strict=True):
         for option, value in zip(req.options, scores.logprobs, strict=True):
             assert value == pytest.approx(naive_logprob(tiny_backend, req, option), abs=1e-4)
+
+
+def test_a_probe_on_a_local_model_warns_of_no_deprecated_api(tmp_path, tiny_model_dir,
+                                                             monkeypatch):
+    """Loading, scoring with a shared prefix's KV cache, and generating use the current
+    transformers API: no FutureWarning or DeprecationWarning (transformers 5 renamed the
+    forward pass's ``past_key_values`` to ``cache``)."""
+    import warnings
+
+    from workbench.backends.transformers_torch import TorchRunner
+    from workbench.design import Design
+    from workbench.probe import run_probe
+
+    prefixed = []
+    original = TorchRunner.tail_logprobs_prefixed
+
+    def spy(self, *args, **kwargs):
+        prefixed.append(args[2])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TorchRunner, "tail_logprobs_prefixed", spy)
+    logprob = Design(models=[str(tiny_model_dir)], instruments=["mfq30"],
+                     personas=["political:liberal"], items=["q01", "q02", "q03", "q04"])
+    sampled = Design(models=[str(tiny_model_dir)], instruments=["mfq30"], items=["q01"],
+                     mode="generate", temperature=1.0, max_new_tokens=3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_probe(logprob, tmp_path, progress=False)
+        run_probe(sampled, tmp_path, progress=False)
+    assert prefixed, "the shared-prefix (KV cache) path did not run"
+    deprecated = [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})"
+                  for w in caught if issubclass(w.category, FutureWarning | DeprecationWarning)]
+    assert deprecated == []

@@ -76,7 +76,7 @@ def test_unreadable_files(tmp_path):
         load_thresholds(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("gates: [unclosed", encoding="utf-8")
-    with pytest.raises(WorkbenchError, match="not valid UTF-8 YAML"):
+    with pytest.raises(WorkbenchError, match="not valid YAML at line 1: fix the syntax"):
         load_thresholds(bad)
     bad.write_text("- a list", encoding="utf-8")
     with pytest.raises(WorkbenchError, match="must hold a mapping"):

@@ -6,49 +6,41 @@ every single-token option (single digits, or Gemma's "space, digit" after a shar
 one pass over context + " 1" scores "1".."10", and options of several tokens need one pass per
 distinct longest head (see ``_Encoded``); the result equals scoring each option as a full
 continuation (lm-evaluation-harness style). Requests are batched by length under a token
-budget so memory stays bounded.
+budget so memory stays bounded. The forward passes themselves (torch) are in
+:mod:`workbench.backends.transformers_torch`, imported when a model loads.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from workbench.backends.base import (
+    BackendOption,
+    BaseBackend,
     GenerateRequest,
     Message,
     ModelInfo,
+    ModelSpec,
     OptionScores,
     ScoreRequest,
     exclusive_logprobs,
+    render_plain,
+    split_trailing_spaces,
+    wire_messages,
 )
 from workbench.errors import WorkbenchError
-from workbench.models import ModelSpec, cache_dir, sha256_file
+from workbench.paths import cache_dir, cached_sha256
 
 log = logging.getLogger(__name__)
 
 CONVERTED_VERSION = "1"  # bump when the GGUF conversion cache format changes
-
-
-def configure_threads() -> int:
-    """Use every core for intra-op parallelism (torch defaults can leave cores idle)."""
-    raw = os.environ.get("WORKBENCH_THREADS", "").strip()
-    if raw and not raw.isdigit():
-        raise WorkbenchError(
-            f"WORKBENCH_THREADS must be a whole number of threads, got {raw!r}: unset it or "
-            "set e.g. WORKBENCH_THREADS=2"
-        )
-    n = int(raw) if raw else os.cpu_count() or 1
-    torch.set_num_threads(max(1, n))
-    return torch.get_num_threads()
+DEFAULT_DTYPE = "float32"
 
 
 @dataclass
@@ -69,13 +61,44 @@ class _Encoded:
     path_of: list[int]  # for each option, the path whose prefixes cover it
 
 
-class TransformersBackend:
+class TransformersBackend(BaseBackend):
     """A causal LM loaded with transformers; GGUF files are dequantised once and cached."""
+
+    name = "transformers"
+    options = {
+        "dtype": BackendOption((str,), "float32 | bfloat16 | float16"),
+        "trust_remote_code": BackendOption((bool,), "let model repositories run their own code"),
+        "allow_pickle": BackendOption((bool,), "allow pickled (.bin/.pt) checkpoints"),
+        "max_batch_tokens": BackendOption((int,), "token budget of one forward batch"),
+        "device": BackendOption((str, type(None)), "cpu | cuda | cuda:1 ..."),
+        "prefix_cache": BackendOption((bool,), "reuse the KV cache of a shared prompt prefix"),
+        "min_prefix": BackendOption((int,), "shortest shared prefix worth caching (tokens)"),
+    }
+
+    @classmethod
+    def fingerprint_for(cls, spec: ModelSpec, options: Mapping[str, object]) -> str:
+        """``sha256:<file>`` for a GGUF file, ``dir-sha256:<files>`` for a directory,
+        ``hub:<id>`` for a hub id; a non-default ``dtype`` is appended (``;dtype=bfloat16``):
+        bfloat16 answers are other numbers and must not be served from the float32 cache."""
+        if spec.source == "gguf":
+            base = "sha256:" + cached_sha256(Path(spec.location))
+        elif spec.source == "dir":
+            base = "dir-sha256:" + dir_hash(Path(spec.location))
+        else:
+            base = f"hub:{spec.location}"
+        dtype = options.get("dtype") or DEFAULT_DTYPE
+        return base if dtype == DEFAULT_DTYPE else f"{base};dtype={dtype}"
+
+    @classmethod
+    def key_for(cls, spec: ModelSpec, options: Mapping[str, object]) -> str:
+        """A non-default dtype is another model to compare: ``smollm2-135m-bfloat16``."""
+        dtype = options.get("dtype") or DEFAULT_DTYPE
+        return spec.key if dtype == DEFAULT_DTYPE else f"{spec.key}-{dtype}"
 
     def __init__(
         self,
         spec: ModelSpec,
-        dtype: str = "float32",
+        dtype: str = DEFAULT_DTYPE,
         trust_remote_code: bool = False,
         allow_pickle: bool = False,
         max_batch_tokens: int = 4096,
@@ -83,18 +106,23 @@ class TransformersBackend:
         prefix_cache: bool = True,
         min_prefix: int = 16,
     ) -> None:
+        import torch  # here, not at the top: see workbench.backends.transformers_torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
+        from workbench.backends.transformers_torch import TorchRunner, configure_threads
+
+        super().__init__(spec, {"dtype": dtype, "trust_remote_code": trust_remote_code,
+                                "allow_pickle": allow_pickle, "max_batch_tokens": max_batch_tokens,
+                                "device": device, "prefix_cache": prefix_cache,
+                                "min_prefix": min_prefix})
         # The workbench shows its own progress; transformers' per-load bars are noise.
         hf_logging.disable_progress_bar()
         hf_logging.set_verbosity_error()
         configure_threads()
-        self.spec = spec
         self.max_batch_tokens = max_batch_tokens
         self.prefix_cache = prefix_cache
         self.min_prefix = min_prefix
-        self._kv_memo: tuple | None = None
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         torch_dtype = getattr(torch, dtype, None)
         if not isinstance(torch_dtype, torch.dtype):
@@ -104,13 +132,13 @@ class TransformersBackend:
         load_kwargs: dict = {"trust_remote_code": trust_remote_code}
         if spec.source == "gguf":
             path = Path(spec.location)
-            file_hash = sha256_file(path)
+            file_hash = cached_sha256(path)
             where = self._converted_dir(path, file_hash)
             load_from, gguf_kwargs = str(where), {}
         elif spec.source == "dir":
             load_from, gguf_kwargs = spec.location, {}
             self._check_weights_format(Path(spec.location), allow_pickle)
-            file_hash = _dir_hash(Path(spec.location))
+            file_hash = dir_hash(Path(spec.location))
             if not allow_pickle:
                 # A stray *.safetensors (an adapter, say) must not let transformers fall
                 # back to a pickled checkpoint beside it.
@@ -132,6 +160,7 @@ class TransformersBackend:
         self.model.eval()
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        self._runner = TorchRunner(self.model, self.tokenizer.pad_token_id, self.device)
         self.has_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
         template_hash = (
             hashlib.sha256(self.tokenizer.chat_template.encode()).hexdigest()[:16]
@@ -147,14 +176,24 @@ class TransformersBackend:
             revision=revision,
             chat_template_hash=template_hash,
             extra={"device": str(self.device), "threads": str(torch.get_num_threads())},
+            fingerprint=self.fingerprint(),
         )
 
-    supports_logprobs = True
+    def close(self) -> None:
+        """Drop the weights and the prefix cache so their memory can be freed."""
+        import torch
+
+        super().close()
+        self._runner.close()
+        self.model = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
 
     # ----------------------------------------------------------------- loading helpers
     @staticmethod
     def _converted_dir(gguf_path: Path, file_hash: str) -> Path:
         """Dequantise a GGUF file once into safetensors; later loads take seconds, not a minute."""
+        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         target = cache_dir() / "converted" / f"{file_hash[:24]}-v{CONVERTED_VERSION}"
@@ -204,16 +243,12 @@ class TransformersBackend:
 
     # ----------------------------------------------------------------- rendering
     def render(self, messages: Sequence[Message], assistant_prefix: str = "") -> str:
-        """The exact prompt text the model sees (chat template when the model has one)."""
+        """The exact prompt text the model sees (its chat template, else plain)."""
         if self.has_chat_template:
             text = self.tokenizer.apply_chat_template(
-                [{"role": m.role, "content": m.content} for m in messages],
-                tokenize=False,
-                add_generation_prompt=True,
-            )
-        else:
-            text = "\n\n".join(m.content for m in messages) + "\n\n"
-        return text + assistant_prefix
+                wire_messages(messages), tokenize=False, add_generation_prompt=True)
+            return text + assistant_prefix
+        return render_plain(messages, assistant_prefix)
 
     def _encode_text(self, text: str) -> list[int]:
         # A chat template writes its own special tokens; plain prompts get the tokenizer's BOS.
@@ -221,9 +256,7 @@ class TransformersBackend:
 
     def _encode(self, request: ScoreRequest) -> _Encoded:
         context_text = self.render(request.messages, request.assistant_prefix)
-        # Trailing whitespace belongs to the continuation (tokenizers merge it with the next word).
-        stripped = context_text.rstrip(" ")
-        moved = context_text[len(stripped) :]
+        stripped, moved = split_trailing_spaces(context_text)
         context = self._encode_text(stripped)
         conts: list[list[int]] = []
         for option in request.options:
@@ -244,8 +277,8 @@ class TransformersBackend:
         return _Encoded(context, conts, [list(p) for p in paths], path_of)
 
     # ----------------------------------------------------------------- scoring
-    @torch.inference_mode()
     def score_options(self, requests: Sequence[ScoreRequest]) -> list[OptionScores]:
+        self.check_open()
         encoded = [self._encode(r) for r in requests]
         # A job is (request, path, tokens = context + path, length of the path).
         jobs: list[tuple[int, int, list[int], int]] = [
@@ -256,9 +289,9 @@ class TransformersBackend:
             keep = max(n for *_, n in batch) + 1
             sequences = [tokens for _, _, tokens, _ in batch]
             if prefix_len:
-                tails = self._tail_logprobs_prefixed(sequences, keep, prefix_len)
+                tails = self._runner.tail_logprobs_prefixed(sequences, keep, prefix_len)
             else:
-                tails = self._tail_logprobs(sequences, keep)
+                tails = self._runner.tail_logprobs(sequences, keep)
             for (i, k, _, n), tail in zip(batch, tails, strict=True):
                 # tail[keep - 1 - (n - d)] is the distribution after the context and the
                 # first d tokens of the path (d = n: after the whole sequence).
@@ -313,88 +346,14 @@ class TransformersBackend:
                 plan.append((full, shared))
         return plan
 
-    def _prefix_kv(self, prefix: list[int]):
-        """KV cache of a token prefix, memoised for the most recent prefix."""
-        key = tuple(prefix)
-        if self._kv_memo is None or self._kv_memo[0] != key:
-            ids = torch.tensor([prefix], device=self.device)
-            # Only the KV cache is needed: one logit row, not the LM head over every position
-            # (for Gemma's 262k vocabulary that head costs more than the prefix itself).
-            out = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
-            self._kv_memo = (key, out.past_key_values)
-        return self._kv_memo[1]
-
-    def _tail_logprobs_prefixed(self, sequences: list[list[int]], keep: int,
-                                prefix_len: int) -> torch.Tensor:
-        """As :meth:`_tail_logprobs`, but the shared prefix runs once from a KV cache.
-
-        Suffixes are left-padded after the cached prefix (the padding masked out, positions
-        continuing from the prefix), so every row ends at the last column and the LM head
-        runs on the last ``keep`` positions only, as in :meth:`_tail_logprobs`.
-        """
-        cache = copy.deepcopy(self._prefix_kv(sequences[0][:prefix_len]))
-        suffixes = [s[prefix_len:] for s in sequences]
-        rows, width = len(suffixes), max(len(s) for s in suffixes)
-        keep = min(keep, width)
-        ids = torch.full((rows, width), self.tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((rows, prefix_len + width), dtype=torch.long)
-        mask[:, :prefix_len] = 1
-        positions = torch.full((rows, width), prefix_len, dtype=torch.long)
-        for row, suf in enumerate(suffixes):
-            start = width - len(suf)
-            ids[row, start:] = torch.tensor(suf)
-            mask[row, prefix_len + start:] = 1
-            positions[row, start:] = torch.arange(prefix_len, prefix_len + len(suf))
-        cache.batch_repeat_interleave(rows)
-        logits = self.model(
-            input_ids=ids.to(self.device),
-            attention_mask=mask.to(self.device),
-            position_ids=positions.to(self.device),
-            past_key_values=cache,
-            use_cache=True,
-            logits_to_keep=keep,
-        ).logits
-        return torch.log_softmax(logits[:, -keep:].float(), dim=-1).cpu()
-
-    def _tail_logprobs(self, sequences: list[list[int]], keep: int) -> torch.Tensor:
-        """Log-softmax over the vocabulary at the last ``keep`` positions of each sequence.
-
-        Left padding aligns every sequence's end, so the LM head runs only on the tail
-        (``logits_to_keep``): the vocabulary projection dominates cost for small models.
-        """
-        width = max(len(s) for s in sequences)
-        keep = min(keep, width)
-        pad = self.tokenizer.pad_token_id
-        ids = torch.full((len(sequences), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(sequences), width), dtype=torch.long)
-        for row, seq in enumerate(sequences):
-            ids[row, width - len(seq) :] = torch.tensor(seq)
-            mask[row, width - len(seq) :] = 1
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        logits = self.model(
-            input_ids=ids.to(self.device),
-            attention_mask=mask.to(self.device),
-            position_ids=positions.to(self.device),
-            logits_to_keep=keep,
-        ).logits
-        return torch.log_softmax(logits[:, -keep:].float(), dim=-1).cpu()
-
     # ----------------------------------------------------------------- generation
-    @torch.inference_mode()
     def generate(self, requests: Sequence[GenerateRequest]) -> list[str]:
+        self.check_open()
         texts: list[str] = []
         for req in requests:
-            prompt = self.render(req.messages, req.assistant_prefix)
-            ids = torch.tensor([self._encode_text(prompt)], device=self.device)
-            kwargs: dict = {"max_new_tokens": req.max_new_tokens,
-                            "pad_token_id": self.tokenizer.pad_token_id}
-            if req.temperature > 0:
-                torch.manual_seed(req.seed)
-                kwargs.update(do_sample=True, temperature=req.temperature, top_k=0, top_p=1.0)
-            else:
-                kwargs.update(do_sample=False)
-            out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs)
-            texts.append(self.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
+            prompt = self._encode_text(self.render(req.messages, req.assistant_prefix))
+            new = self._runner.generate(prompt, req.max_new_tokens, req.temperature, req.seed)
+            texts.append(self.tokenizer.decode(new, skip_special_tokens=True))
         return texts
 
 
@@ -425,13 +384,14 @@ def _common_prefix(a: list[int], b: list[int], limit: int) -> int:
     return i
 
 
-def _dir_hash(directory: Path) -> str:
-    """Hash of the weight files in a model directory (sizes and names for big files, fast)."""
+def dir_hash(directory: Path) -> str:
+    """Hash of a model directory: the names and sha256 of its weight, config and tokenizer
+    files (``.safetensors``, ``.bin``, ``.json``, ``.model``), each hashed once per process."""
     digest = hashlib.sha256()
     for path in sorted(directory.glob("*")):
         if path.suffix in {".safetensors", ".bin", ".json", ".model"} and path.is_file():
             digest.update(path.name.encode())
-            digest.update(sha256_file(path).encode())
+            digest.update(cached_sha256(path).encode())
     return digest.hexdigest()
 
 

@@ -14,7 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from workbench import reference
-from workbench.scoring import UNIT, exclusion_flags, score_instrument
+from workbench.exclusion import exclusion_flags
+from workbench.scoring import UNIT, score_instrument
 from workbench.sections.base import (
     ReportData,
     Section,

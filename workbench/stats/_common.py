@@ -11,10 +11,10 @@ import pandas as pd
 from workbench.errors import WorkbenchError
 from workbench.instruments import Instrument
 from workbench.scoring import (
-    _check_by,
-    _require,
     as_instrument,
+    check_by,
     request_values,
+    require_columns,
     sampled_distributions,
 )
 
@@ -49,7 +49,7 @@ def answer_values(answers: pd.DataFrame, value: str) -> pd.DataFrame:
     Sampled and argmax values keep only ``status == "ok"`` rows; all drop NaN values.
     """
     col = value_column(value)
-    _require(answers, ["item_id", col], "answers frame")
+    require_columns(answers, ["item_id", col], "answers frame")
     keep = answers[col].notna()
     if value != "expected" and "status" in answers.columns:
         keep &= answers["status"].eq("ok")
@@ -177,5 +177,5 @@ __all__ = [
     "per_request_values",
     "score_from_means",
     "value_column",
-    "_check_by",
+    "check_by",
 ]

@@ -30,10 +30,10 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from workbench.errors import WorkbenchError
 from workbench.scoring import UNIT, InstrumentLike, score_terms
 from workbench.stats._common import (
-    _check_by,
     answer_values,
     as_instrument,
     as_tuple,
+    check_by,
     cluster_sums,
     counts,
     group_iter,
@@ -138,7 +138,7 @@ def ordinal_regression(
     terms = list(as_tuple(formula_terms))
     clusters = list(as_tuple(cluster))
     frame = answer_values(answers, value)
-    _check_by(frame, [*terms, *clusters], "answers frame")
+    check_by(frame, [*terms, *clusters], "answers frame")
     frame = frame.dropna(subset=[*terms, *clusters])
     codes = np.sort(frame["value"].unique())
     if len(codes) < 2:
@@ -202,7 +202,7 @@ def mixed_model(
     >>> mixed_model(answers, fixed="model * order", group="item_id")  # doctest: +SKIP
     """
     frame = answer_values(answers, value)
-    _check_by(frame, [group], "answers frame")
+    check_by(frame, [group], "answers frame")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         model = MixedLM.from_formula(
@@ -270,7 +270,7 @@ def permutation_test_scores(
     """
     inst = as_instrument(instrument)
     data = distributions
-    _check_by(data, [factor], "data")
+    check_by(data, [factor], "data")
     data = data[data[factor].isin([a, b])]
     for lvl in (a, b):
         if not (data[factor] == lvl).any():
@@ -278,7 +278,7 @@ def permutation_test_scores(
     if by is None:
         by = ["model"] if factor != "model" and "model" in data.columns else []
     by = list(as_tuple(by))
-    _check_by(data, by, "data")
+    check_by(data, by, "data")
     match = [c for c in unit if c in data.columns and c != factor and c not in by]
     cluster_cols = [factor, *match]
     values = per_request_values(data, inst, value)

@@ -22,12 +22,12 @@ from scipy import stats
 
 from workbench.errors import WorkbenchError
 from workbench.instruments import Instrument
-from workbench.scoring import DEFAULT_BY, FACTORS, InstrumentLike, _require
+from workbench.scoring import DEFAULT_BY, FACTORS, InstrumentLike, require_columns
 from workbench.stats._common import (
-    _check_by,
     answer_values,
     as_instrument,
     as_tuple,
+    check_by,
     group_iter,
 )
 
@@ -81,7 +81,7 @@ def _paired(
     on every other factor.
     """
     frame = answer_values(answers, value)
-    _check_by(frame, [factor], "answers frame")
+    check_by(frame, [factor], "answers frame")
     frame = frame.assign(center=_centers(frame, instrument)).dropna(subset=["center"])
     if not (frame[factor] == reference_level).any():
         levels = sorted(map(str, pd.unique(answers[factor])))
@@ -132,7 +132,7 @@ def consistency_across(
     ... # doctest: +SKIP
     """
     pairs, _ = _paired(answers, factor, reference_level, instrument, value, as_tuple(by))
-    by = [c for c in _check_by(pairs, as_tuple(by), "answers frame") if c != factor]
+    by = [c for c in check_by(pairs, as_tuple(by), "answers frame") if c != factor]
     keys = [*by, "item_id", "level"]
     out = pairs.groupby(keys, dropna=False).agg(
         n_pairs=("shift", "size"),
@@ -166,7 +166,7 @@ def consistency_summary(
     >>> consistency_summary(answers, factor="paraphrase", reference_level=0)  # doctest: +SKIP
     """
     pairs, _ = _paired(answers, factor, reference_level, instrument, value, as_tuple(by))
-    by = [c for c in _check_by(pairs, as_tuple(by), "answers frame") if c != factor]
+    by = [c for c in check_by(pairs, as_tuple(by), "answers frame") if c != factor]
     item_keys = ["instrument", "item_id"] if "instrument" in pairs.columns else ["item_id"]
     rows = []
     for group, sub in group_iter(pairs, [*by, "level"]):
@@ -222,8 +222,9 @@ def position_bias(
 
     >>> position_bias(dists, by=["model"], per_item=True)  # doctest: +SKIP
     """
-    _require(distributions, ["request_id", "code", "position", "prob"], "distributions frame")
-    by = _check_by(distributions, as_tuple(by), "distributions frame")
+    require_columns(distributions, ["request_id", "code", "position", "prob"],
+                    "distributions frame")
+    by = check_by(distributions, as_tuple(by), "distributions frame")
     keys = [*by, "item_id"] if per_item else list(by)
     d = distributions.reset_index(drop=True)
     order_col = "order" if "order" in d.columns else None
@@ -332,7 +333,7 @@ def acquiescence(
     frame = answer_values(answers, value)
     if "instrument" in frame.columns:
         frame = frame[frame["instrument"] == inst.id]
-    by = _check_by(frame, by, "answers frame")
+    by = check_by(frame, by, "answers frame")
     item_means = frame.groupby([*by, "item_id"], dropna=False)["value"].mean()
     rows = []
     for group, sub in group_iter(item_means.reset_index(), by):

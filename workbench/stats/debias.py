@@ -36,7 +36,7 @@ import pandas as pd
 from workbench.errors import WorkbenchError
 from workbench.followups import marginalize_followup_distributions
 from workbench.prompts import is_content_free, order_settings
-from workbench.scoring import FACTORS, _check_by, _require
+from workbench.scoring import FACTORS, check_by, require_columns
 
 METHODS = ("raw", "full_permutation", "pride", "calibration")
 #: The prior of PriDe is shared by one model x instrument x prompt format x language
@@ -55,7 +55,7 @@ def _add_cyclic() -> str:
 
 def drop_content_free(distributions: pd.DataFrame) -> pd.DataFrame:
     """The frame without content-free pseudo items (they calibrate, they are no answers)."""
-    _require(distributions, ["item_id"], "distributions frame")
+    require_columns(distributions, ["item_id"], "distributions frame")
     return distributions[~distributions["item_id"].map(is_content_free)].copy()
 
 
@@ -64,7 +64,7 @@ def _prepared(distributions: pd.DataFrame, method: str, keep_content_free: bool 
     """Checked copy with helper columns: ``_p`` (renormalised prob), ``_cell`` (cell id),
     ``_sig`` (shown order as codes by position; ``order:NAME`` without positions),
     ``_k`` (options) and ``_pos`` (the request has positions)."""
-    _require(distributions, ["request_id", "item_id", "code", "position", "prob"],
+    require_columns(distributions, ["request_id", "item_id", "code", "position", "prob"],
              "distributions frame")
     d = distributions.reset_index(drop=True).copy()
     if not keep_content_free:
@@ -193,7 +193,7 @@ def _prior_cols(d: pd.DataFrame, prior_by: Sequence[str]) -> list[str]:
     if tuple(prior_by) == PRIOR_BY:
         cols = [c for c in PRIOR_BY if c in d.columns]
     else:
-        cols = _check_by(d, prior_by, "distributions frame")
+        cols = check_by(d, prior_by, "distributions frame")
     return [*cols, "_k"]
 
 
@@ -284,7 +284,7 @@ def pride(distributions: pd.DataFrame,
     is_cal = d[[*by, "item_id"]].merge(chosen.assign(_cal=1), how="left",
                                         on=[*by, "item_id"])["_cal"].notna().to_numpy()
     if orders is not None:
-        _require(d, ["order"], "distributions frame")
+        require_columns(d, ["order"], "distributions frame")
     keep = is_cal | (np.ones(len(d), bool) if orders is None
                      else d["order"].isin(list(orders)).to_numpy())
     d = d[keep]
@@ -380,7 +380,7 @@ def position_prior(distributions: pd.DataFrame, by: Sequence[str] = ("model",),
     if not 0 < ci < 1:
         raise WorkbenchError(f"position_prior: ci must be in (0, 1), got {ci}")
     d = _prepared(distributions, "position_prior", log_space=True)
-    by = [*_check_by(d, by, "distributions frame"), "_k"]
+    by = [*check_by(d, by, "distributions frame"), "_k"]
     priors = _cell_priors(d, require_balanced, "position_prior")
     per_item = priors.groupby([*by, "item_id", "position"], dropna=False).agg(
         prior=("prior", "mean"), n_cells=("_cell", "nunique")).reset_index()

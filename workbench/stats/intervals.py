@@ -38,9 +38,9 @@ from scipy import stats
 from workbench.errors import WorkbenchError
 from workbench.scoring import DEFAULT_BY, InstrumentLike, score_terms
 from workbench.stats._common import (
-    _check_by,
     as_instrument,
     as_tuple,
+    check_by,
     cluster_sums,
     counts,
     group_iter,
@@ -106,9 +106,9 @@ def bootstrap_scores(
     resample = as_tuple(resample)
     if not resample:
         raise WorkbenchError("resample is empty: name 'items' and/or factor columns")
-    by = _check_by(data, by, "data")
+    by = check_by(data, by, "data")
     factors = [r for r in resample if r != ITEMS]
-    _check_by(data, factors, "data")
+    check_by(data, factors, "data")
     clash = sorted(set(factors) & set(by))
     if clash:
         raise WorkbenchError(f"cannot resample {clash} and also group by them: drop one")

@@ -16,17 +16,17 @@ import pandas as pd
 from scipy.spatial import distance as ssd
 
 from workbench.errors import WorkbenchError
-from workbench.scoring import _require
-from workbench.stats._common import _check_by, as_instrument, as_tuple, group_iter
+from workbench.scoring import require_columns
+from workbench.stats._common import as_instrument, as_tuple, check_by, group_iter
 
 HOFSTEDE_DIMS: tuple[str, ...] = ("pdi", "idv", "mas", "uai", "lto", "ivr")
 
 
 def _profile_groups(profile: pd.DataFrame, by: Sequence[str] | None) -> list[str]:
-    _require(profile, ["score_id", "score"], "profile frame")
+    require_columns(profile, ["score_id", "score"], "profile frame")
     if by is None:
         return [c for c in ("model", "persona", "language") if c in profile.columns]
-    return _check_by(profile, as_tuple(by), "profile frame")
+    return check_by(profile, as_tuple(by), "profile frame")
 
 
 def hofstede_distance(
@@ -70,7 +70,7 @@ def hofstede_distance(
     """
     by = _profile_groups(profile, by)
     dims = [d.lower() for d in dims]
-    _require(reference, dims, "Hofstede reference frame")
+    require_columns(reference, dims, "Hofstede reference frame")
     ref = reference
     if kinds is not None and "kind" in ref.columns:
         ref = ref[ref["kind"].isin(list(kinds))]
@@ -196,9 +196,9 @@ def anchor_vsm_constants(
     >>> c = anchor_vsm_constants(score_vsm2013(d, by=["model", "persona"]), hofstede,
     ...                          ["JPN", "USA", "DEU"])  # doctest: +SKIP
     """
-    _require(model_scores, [persona_col, "score_id", "score"], "model scores")
-    _require(reference, ["iso3", *[d.lower() for d in dims]], "Hofstede reference frame")
-    by = _check_by(model_scores, as_tuple(by), "model scores")
+    require_columns(model_scores, [persona_col, "score_id", "score"], "model scores")
+    require_columns(reference, ["iso3", *[d.lower() for d in dims]], "Hofstede reference frame")
+    by = check_by(model_scores, as_tuple(by), "model scores")
     if isinstance(countries, Mapping):
         persona_iso = {str(k): str(v).upper() for k, v in countries.items()}
     else:
@@ -250,8 +250,8 @@ def mfq_zscores(
     >>> mfq_zscores(score_mfq(d), pd.read_csv("data/reference/mfq2_country_norms.csv"),
     ...             group_col="iso3")  # doctest: +SKIP
     """
-    _require(foundation_scores, ["score_id", "score"], "foundation scores")
-    _require(norms, [group_col, "foundation", "mean", "sd"], "norms frame")
+    require_columns(foundation_scores, ["score_id", "score"], "foundation scores")
+    require_columns(norms, [group_col, "foundation", "mean", "sd"], "norms frame")
     keep = [group_col, "foundation", "mean", "sd"] + (["n"] if "n" in norms.columns else [])
     extra = [c for c in ("country",) if c in norms.columns and c != group_col]
     nm = norms[[*keep[:1], *extra, *keep[1:]]].rename(

@@ -27,10 +27,10 @@ from workbench.errors import WorkbenchError
 from workbench.instruments import Instrument
 from workbench.scoring import DEFAULT_BY, InstrumentLike
 from workbench.stats._common import (
-    _check_by,
     answer_values,
     as_instrument,
     as_tuple,
+    check_by,
     flip_reverse,
     group_iter,
 )
@@ -166,8 +166,8 @@ def respondent_table(
     frame = answer_values(answers, value)
     if "instrument" in frame.columns:
         frame = frame[frame["instrument"] == inst.id]
-    index = [*_check_by(frame, by, "answers frame"),
-             *_check_by(frame, as_tuple(respondent), "answers frame")]
+    index = [*check_by(frame, by, "answers frame"),
+             *check_by(frame, as_tuple(respondent), "answers frame")]
     if not index:
         raise WorkbenchError("respondent is empty: name the factor(s) that define respondents")
     frame = flip_reverse(frame, inst)

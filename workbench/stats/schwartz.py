@@ -26,7 +26,7 @@ import pandas as pd
 from workbench import reference as refdata
 from workbench.errors import WorkbenchError
 from workbench.scoring import DEFAULT_BY, UNIT, InstrumentLike, score_instrument
-from workbench.stats._common import _check_by, as_instrument, as_tuple, group_iter
+from workbench.stats._common import as_instrument, as_tuple, check_by, group_iter
 from workbench.stats.intervals import expanded_tail
 
 METRICS = ("euclidean", "correlation_distance")
@@ -56,7 +56,7 @@ def unit_profiles(distributions: pd.DataFrame, instrument: InstrumentLike = "pvq
     >>> unit_profiles(dists, "pvq21", by=["model"])  # doctest: +SKIP
     """
     inst = as_instrument(instrument)
-    by = _check_by(distributions, by, "distributions frame")
+    by = check_by(distributions, by, "distributions frame")
     unit = [c for c in UNIT if c in distributions.columns and c not in by]
     scores = score_instrument(distributions, inst, by=[*by, *unit])
     keep = scores["score_id"].isin(_profile_ids(inst))
@@ -99,7 +99,7 @@ def value_profile(distributions: pd.DataFrame, instrument: InstrumentLike = "pvq
     """
     inst = as_instrument(instrument)
     ids = _profile_ids(inst)
-    by = _check_by(distributions, by, "distributions frame")
+    by = check_by(distributions, by, "distributions frame")
     unit = [c for c in UNIT if c in distributions.columns and c not in by]
     labels = {s.id: s.label for s in inst.scores}
     rng = np.random.default_rng(seed)

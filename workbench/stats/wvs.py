@@ -20,8 +20,8 @@ import statsmodels.api as sm
 from scipy.spatial import distance as ssd
 
 from workbench.errors import WorkbenchError
-from workbench.scoring import _require, score_instrument
-from workbench.stats._common import _check_by, as_instrument, as_tuple, group_iter
+from workbench.scoring import require_columns, score_instrument
+from workbench.stats._common import as_instrument, as_tuple, check_by, group_iter
 
 MAP_AXES: tuple[str, ...] = ("traditional_secular", "survival_self_expression")
 
@@ -36,8 +36,8 @@ def model_item_distributions(
 
     >>> model_item_distributions(dists, by=["model"])  # doctest: +SKIP
     """
-    _require(distributions, ["request_id", "item_id", "code", "prob"], "distributions frame")
-    by = _check_by(distributions, as_tuple(by), "distributions frame")
+    require_columns(distributions, ["request_id", "item_id", "code", "prob"], "distributions frame")
+    by = check_by(distributions, as_tuple(by), "distributions frame")
     d = distributions
     p = d["prob"] / d.groupby("request_id")["prob"].transform("sum")
     d = d.assign(prob=p)
@@ -81,16 +81,16 @@ def wvs_similarity(
     >>> wvs_similarity(dists, pd.read_csv("data/reference/wvs7_item_distributions.csv"))
     ... # doctest: +SKIP
     """
-    _require(country_dists, ["iso3", "item_id", "code", "share"], "country distributions")
+    require_columns(country_dists, ["iso3", "item_id", "code", "share"], "country distributions")
     if "request_id" in model_dists.columns:
         by_ = [c for c in as_tuple(by or ("model",)) if c in model_dists.columns]
         model_dists = model_item_distributions(model_dists, by_)
-    _require(model_dists, ["item_id", "code", "prob"], "model distributions")
+    require_columns(model_dists, ["item_id", "code", "prob"], "model distributions")
     if by is None:
         by = [c for c in model_dists.columns if c not in ("item_id", "code", "prob", "label",
                                                         "logprob", "position")]
         by = [c for c in by if c in ("model", "persona", "language", "order", "instrument")]
-    by = _check_by(model_dists, as_tuple(by), "model distributions")
+    by = check_by(model_dists, as_tuple(by), "model distributions")
     cdist = country_dists.copy()
     if "country" not in cdist.columns:
         cdist["country"] = cdist["iso3"]
@@ -181,10 +181,10 @@ def map_indicators(
         frame = frame[["instrument", "persona", "item_id", "request_id", "code", "prob"]]
         out = score_instrument(frame, instrument, by=["persona"])
         return out.rename(columns={"persona": "iso3"})[["iso3", "score_id", "score"]]
-    _require(data, ["request_id", "item_id", "code", "prob"], "distributions frame")
+    require_columns(data, ["request_id", "item_id", "code", "prob"], "distributions frame")
     if by is None:
         by = [c for c in ("model", "persona", "language") if c in data.columns]
-    by = _check_by(data, as_tuple(by), "distributions frame")
+    by = check_by(data, as_tuple(by), "distributions frame")
     return score_instrument(data, instrument, by=by)[[*by, "score_id", "score"]]
 
 
@@ -234,16 +234,16 @@ def inglehart_welzel_position(
     missing_axes = [a for a in axes if a not in predictors]
     if missing_axes:
         raise WorkbenchError(f"no predictors for map axis/axes {missing_axes}: pass predictors")
-    _require(country_positions, ["iso3", *axes], "country positions")
+    require_columns(country_positions, ["iso3", *axes], "country positions")
     if {"request_id", "code", "prob"} <= set(model.columns):
         model = map_indicators(model, by)
-    _require(model, ["score_id", "score"], "model indicators (or distributions)")
+    require_columns(model, ["score_id", "score"], "model indicators (or distributions)")
     if by is None:
         by = [c for c in ("model", "persona", "language") if c in model.columns]
-    by = _check_by(model, as_tuple(by), "model indicators")
+    by = check_by(model, as_tuple(by), "model indicators")
     if {"iso3", "code", "share"} <= set(countries.columns):
         countries = map_indicators(countries)
-    _require(countries, ["iso3", "score_id", "score"], "country indicators (or shares)")
+    require_columns(countries, ["iso3", "score_id", "score"], "country indicators (or shares)")
     cw = countries.pivot_table(index="iso3", columns="score_id", values="score",
                                aggfunc="mean")
     pos = country_positions.groupby("iso3")[list(axes)].mean()

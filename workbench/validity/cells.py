@@ -25,7 +25,7 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.instruments import Instrument
-from workbench.scoring import FACTORS, InstrumentLike, _check_by, _require, as_instrument
+from workbench.scoring import FACTORS, InstrumentLike, as_instrument, check_by, require_columns
 from workbench.stats.consistency import position_bias
 
 REQUIRED = ("request_id", "model", "instrument", "item_id", "order", "code", "position", "prob")
@@ -113,8 +113,8 @@ def prepare_cells(
     ``instruments`` maps instrument ids to instrument files for instruments that are not
     shipped. Returns the grouping columns and the cells in sorted order.
     """
-    _require(distributions, REQUIRED, "distributions frame")
-    by = _check_by(distributions, by, "distributions frame")
+    require_columns(distributions, REQUIRED, "distributions frame")
+    by = check_by(distributions, by, "distributions frame")
     if "instrument" not in by:
         by = [*by, "instrument"]
     if distributions.empty:
@@ -178,3 +178,11 @@ def _requests(options: pd.DataFrame, inst: Instrument) -> pd.DataFrame:
 
 
 __all__ = ["Cell", "cell_breakdowns", "instrument_label", "prepare_cells", "sort_orders"]
+
+
+def cell_columns(table: pd.DataFrame) -> list[str]:
+    """The grouping columns of a validity table (those before ``statistic``)."""
+    if "statistic" not in table.columns:
+        raise WorkbenchError("not a validity table (no 'statistic' column): pass the frame "
+                             "validity_table() returned")
+    return list(table.columns[: list(table.columns).index("statistic")])

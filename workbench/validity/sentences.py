@@ -16,9 +16,8 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.scoring import as_instrument
-from workbench.validity.cells import instrument_label
+from workbench.validity.cells import cell_columns, instrument_label
 from workbench.validity.reasons import fmt, interval, pct_text
-from workbench.validity.verdict import cell_columns
 
 VERDICT_ORDER = ("position-driven", "mixed", "content-driven", "insufficient data")
 HOW = {"position-driven": "answers {what} by position",

@@ -14,9 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from workbench.datafiles import invalid, read_mapping
 from workbench.errors import WorkbenchError
 from workbench.paths import data_dir
 
@@ -156,25 +156,11 @@ def _load(path: Path) -> Thresholds:
     if not path.is_file():
         raise WorkbenchError(f"thresholds file '{path}' does not exist: check the path "
                              "(the shipped one is data/validity/thresholds.yaml)")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise WorkbenchError(f"thresholds file '{path.name}' is not valid UTF-8 YAML: fix the "
-                             f"syntax ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise WorkbenchError(f"thresholds file '{path.name}' must hold a mapping with keys "
-                             "version, gates, statistics, verdict, status")
+    raw = read_mapping(path, "thresholds file", "version, gates, statistics, verdict, status")
     try:
         return Thresholds.model_validate(raw)
     except ValidationError as exc:
-        problem = exc.errors()[0]
-        loc = ".".join(map(str, problem["loc"])) or "(top level)"
-        key = problem["loc"][-1] if problem["loc"] else ""
-        msg = {"missing": f"required key '{key}' is missing: add it",
-               "extra_forbidden": f"unknown key '{key}': remove it or fix its spelling",
-               }.get(problem["type"], problem["msg"].removeprefix("Value error, "))
-        raise WorkbenchError(f"thresholds file '{path.name}' is invalid at {loc}: {msg} "
-                             "(see data/validity/thresholds.yaml for the format)") from exc
+        raise invalid(exc, "thresholds file", path, "data/validity/thresholds.yaml") from exc
 
 
 __all__ = ["Cutoff", "Setting", "StatisticRule", "Thresholds", "VERDICTS", "load_thresholds"]

@@ -24,7 +24,7 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.scoring import InstrumentLike
-from workbench.validity.cells import Cell, prepare_cells
+from workbench.validity.cells import Cell, cell_columns, prepare_cells
 from workbench.validity.content import answer_entropy, catch_items, item_discrimination, reliability
 from workbench.validity.context import Context
 from workbench.validity.norms import reliability_norms
@@ -35,6 +35,7 @@ from workbench.validity.order import (
     position_decomposition,
 )
 from workbench.validity.reasons import Reason
+from workbench.validity.sentences import summary_sentences
 from workbench.validity.thresholds import Thresholds, load_thresholds
 
 StatisticFn = Callable[[Cell, Context], list[Reason]]
@@ -87,14 +88,6 @@ def validity_table(
             for reason in fn(cell, ctx):
                 rows.append({**cell.key, **reason.as_row()})
     return pd.DataFrame(rows, columns=[*by, *TABLE_COLUMNS])
-
-
-def cell_columns(table: pd.DataFrame) -> list[str]:
-    """The grouping columns of a validity table (those before ``statistic``)."""
-    if "statistic" not in table.columns:
-        raise WorkbenchError("not a validity table (no 'statistic' column): pass the frame "
-                             "validity_table() returned")
-    return list(table.columns[: list(table.columns).index("statistic")])
 
 
 def _value(sub: pd.DataFrame, statistic: str, column: str = "estimate") -> float:
@@ -219,8 +212,6 @@ def assess(distributions: pd.DataFrame, by: Sequence[str] = ("model", "instrumen
            **options: object) -> Validity:
     """:func:`validity_table`, :func:`verdicts` and the summary sentences in one call
     (``options`` go to :func:`validity_table`)."""
-    from workbench.validity.sentences import summary_sentences
-
     table = validity_table(distributions, by=by, **options)  # type: ignore[arg-type]
     frame = verdicts(table, options.get("thresholds"))  # type: ignore[arg-type]
     return Validity(table=table, verdicts=frame, sentences=summary_sentences(frame, table))
