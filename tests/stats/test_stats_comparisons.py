@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import numpy as np
 import pandas as pd
@@ -74,7 +73,6 @@ def test_ordinal_regression_cluster_robust_se():
     persona = np.repeat(np.arange(n_personas), n_answers)
     group_b = persona % 2 == 1  # the model differs between personas (a cluster-level term)
     coefs, se_model, se_cluster = [], [], []
-    start = time.perf_counter()
     for _ in range(n_sims):
         level = rng.normal(size=n_personas)[persona]
         latent = 0.5 * group_b + level + rng.logistic(size=len(persona))
@@ -87,7 +85,6 @@ def test_ordinal_regression_cluster_robust_se():
         coefs.append(plain["coef"])
         se_model.append(plain["se"])
         se_cluster.append(robust["se"])
-    assert time.perf_counter() - start < 8
     assert robust["se_type"] == "cluster-robust by persona" and robust["n_clusters"] == 40
     sd = np.std(coefs, ddof=1)  # sampling SD of the estimate over simulated datasets
     # (over 200 simulations: SD 0.35, model-based SE 0.18, cluster-robust SE 0.31)
@@ -190,12 +187,10 @@ def test_paired_permutation_test_type_one_error(synth, tmp_path):
     """Under the null (no order effect), p < 0.05 in 2-9% of 200 simulated datasets."""
     path = _one_score(synth, tmp_path)
     d = _paired_orders(synth, 200, 10, shift=0.0, persona_sd=1.0, seed=0)
-    start = time.perf_counter()
     # factor != "model" and by=None: one test per model (here: per simulated dataset);
     # 10 matched personas -> 2^10 = 1024 sign flips, enumerated exactly
     res = permutation_test_scores(d, path, a="reversed", b="original", factor="order",
                                   n_perm=2000)
-    assert time.perf_counter() - start < 8
     assert len(res) == 200 and (res["model"].nunique() == 200)
     assert (res["test"] == "paired sign-flip").all() and (res["n_pairs"] == 10).all()
     rate = float((res["p_value"] < 0.05).mean())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pandas as pd
@@ -103,9 +102,7 @@ def test_coverage_of_persona_bootstrap(synth, tmp_path):
     cdf = np.cumsum(pis, axis=1)[item_idx]
     drawn = codes[(rng.random(len(meta))[:, None] > cdf).sum(axis=1)]
     d = synth.dists_from_probs(meta, synth.one_hot(drawn))
-    start = time.perf_counter()
     res = bootstrap_scores(d, path, resample=("persona",), n_boot=1000, seed=3)
-    assert time.perf_counter() - start < 5
     assert len(res) == n_sims and (res["ci_df"] == n_personas - 1).all()
     assert 0.90 <= _coverage(res, truth) <= 0.99
 
@@ -151,9 +148,7 @@ def test_coverage_of_item_bootstrap_with_six_items(synth, tmp_path):
     latent = 3 + rng.normal(scale=0.6, size=len(meta))
     w = np.exp(-((np.arange(1, 6)[None, :] - latent[:, None]) ** 2) / 2)
     d = synth.dists_from_probs(meta, w / w.sum(axis=1, keepdims=True))
-    start = time.perf_counter()
     boot = bootstrap_scores(d, path, resample=("items",), n_boot=2000, seed=1)
-    assert time.perf_counter() - start < 5
     assert len(boot) == n_sims and (boot["ci_df"] == 5).all()
     assert boot["ci_tail"].to_numpy() == pytest.approx(expanded_tail(0.95, [(6, 1.0)])[0])
     assert 0.90 <= _coverage(boot, 3.0) <= 0.99
@@ -181,9 +176,7 @@ def test_coverage_of_item_and_persona_bootstrap(synth, tmp_path):
     latent = (3 + item + persona + rng.normal(scale=0.3, size=(n_sims, n_personas, n_items)))
     w = np.exp(-((np.arange(1, 6)[None, :] - latent.reshape(-1, 1)) ** 2) / 2)
     d = synth.dists_from_probs(meta, w / w.sum(axis=1, keepdims=True))
-    start = time.perf_counter()
     boot = bootstrap_scores(d, path, resample=("items", "persona"), n_boot=2000, seed=2)
-    assert time.perf_counter() - start < 8
     assert (boot["resampled"] == "items within score + persona").all()
     # Welch-Satterthwaite df lie between min(n_s - 1) and sum(n_s - 1)
     assert boot["ci_df"].between(n_items - 1, n_items + n_personas - 2).all()
