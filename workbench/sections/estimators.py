@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -120,10 +119,4 @@ def apply_estimator(asked: pd.DataFrame, raw: pd.DataFrame, method: str) -> Esti
     return Estimate(method=method, frame=frame, failed=failed, info=info)
 
 
-def estimates(asked: pd.DataFrame, raw: pd.DataFrame,
-              methods: Sequence[str] = METHODS) -> dict[str, Estimate]:
-    """Every estimator of ``methods`` on the same data."""
-    return {m: apply_estimator(asked, raw, m) for m in methods}
-
-
-__all__ = ["Estimate", "NEEDS", "apply_estimator", "calibration_items", "estimates", "needs"]
+__all__ = ["Estimate", "NEEDS", "apply_estimator", "calibration_items", "needs"]
