@@ -173,3 +173,30 @@ def test_bad_estimator_setting_is_one_clear_error():
     with pytest.raises(WorkbenchError, match="setting 'estimator' must be one "
                                                           "of raw, full_permutation"):
         sections.Settings(estimator="debiased")
+
+
+def test_the_report_designs_let_pride_debias_every_instrument(tmp_path):
+    # make report's three designs (default, political, calibration) on a synthetic model
+    # with a first-position prior: PriDe runs on every model x instrument of the report,
+    # with the calibration design's items as its calibration subset.
+    prior = [0.3, 0.2, 0.15, 0.1, 0.08, 0.06, 0.04, 0.03, 0.02, 0.02]
+    backend = PositionContentBackend(prior, {}, name="syn")
+    designs = {}
+    for name in ("report_default", "report_political", "report_calibration"):
+        designs[name] = Design.from_yaml(f"designs/{name}.yaml", models=["syn"])
+        run_probe(designs[name], tmp_path, backends={"syn": backend}, progress=False)
+    calibration = designs["report_calibration"]
+    assert calibration.count() <= 150 and calibration.orders == ["cyclic"]
+    data = sections.load(tmp_path).using("pride")
+    assert data.estimation.failed == {}
+    assert set(data.estimation.info) == {("syn", i) for i in ("mfq2", "mfq30", "vsm2013",
+                                                               "wvs7")}
+    for (_, inst), info in data.estimation.info.items():
+        asked = data.asked[data.asked["instrument"] == inst]
+        assert info["calibration_items"] == len(calibration_items(asked)) > 0
+        assert set(calibration_items(asked)) <= set(calibration.items)
+    # a pure position model: PriDe gives every answer the uniform distribution back
+    d = data.dists("mfq30")
+    k = d.groupby("request_id")["prob"].transform("size")
+    assert (d["prob"] - 1 / k).abs().max() < 1e-9
+    assert (data.raw_dists("mfq30")["prob"] - 1 / 6).abs().max() > 0.1
