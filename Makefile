@@ -38,10 +38,13 @@ setup: $(STAMP)
 setup-test: $(TSTAMP)
 
 # The main job: probe the default models with the report designs (cached answers are reused,
-# an interrupted run resumes), then execute the comparison notebook and export HTML.
+# an interrupted run resumes; report_calibration.yaml asks a few items in every cyclic order
+# so the report can estimate and remove each model's position prior), then execute the
+# comparison notebook and export HTML.
 probe: setup
 	$(PY) -m workbench.cli probe --design designs/report_default.yaml --models $(MODELS) --out $(RESULTS)
 	$(PY) -m workbench.cli probe --design designs/report_political.yaml --models $(MODELS) --out $(RESULTS)
+	$(PY) -m workbench.cli probe --design designs/report_calibration.yaml --models $(MODELS) --out $(RESULTS)
 
 report: probe
 	$(PY) -m workbench.cli report compare --models $(MODELS) --results $(RESULTS) --out $(REPORTS)

@@ -120,8 +120,9 @@ class PositionContentBackend:
     """Known position prior times known content preference, with optional noise:
     ``P(option at position j) propto prior[j] * pref[item text][label] * exp(noise * z)``.
 
-    ``pref`` maps an item text (the prompt's first paragraph: instruments without an
-    instruction stem) to a weight per option label; a text it lacks (a content-free "N/A")
+    ``pref`` maps an item text (the first paragraph of the prompt that it has as a key: the
+    item text after an instrument's instruction stem, or the first paragraph without one)
+    to a weight per option label; a prompt without such a paragraph (a content-free "N/A")
     has no content preference. ``z`` is a deterministic pseudo-random number with mean 0
     and variance 1 per prompt and option, so each order adds its own idiosyncrasy."""
 
@@ -144,7 +145,7 @@ class PositionContentBackend:
             labels = [m.group(2) for line in text.splitlines()
                       if (m := re.match(r"^(\w+)\. (.*)$", line.strip()))]
             assert len(labels) == len(r.options), (labels, r.options)
-            pref = self.pref.get(text.split("\n\n")[0], {})
+            pref = next((self.pref[p] for p in text.split("\n\n") if p in self.pref), {})
             prior = self.prior[:len(labels)]
             weights = [prior[j] * pref.get(lab, 1.0) * math.exp(self.noise * self._z(text, lab))
                        for j, lab in enumerate(labels)]

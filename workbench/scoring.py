@@ -110,9 +110,6 @@ def check_by(frame: pd.DataFrame, by: Sequence[str], what: str = "data") -> list
     return by
 
 
-# The old private names, kept only so that branches written against them merge cleanly
-# (stats/distance.py imports _require); new code imports the public names.
-
 
 def select_instrument(frame: pd.DataFrame, inst: Instrument, what: str) -> pd.DataFrame:
     require_columns(frame, ["item_id"], what)

@@ -298,3 +298,32 @@ def test_follow_ups_asked_are_debiased_then_combined(tmp_path):
     # uniform Q154 (1/4) and uniform over the 3 remaining aims: 3 * 1/4 * 1/3 = 1/4 each
     assert (q155["prob"] - 0.25).abs().max() < 1e-9
     assert out.attrs["debias"]["followups"] == "combined after debiasing"
+
+
+def test_cyclic_items_beside_original_and_reversed_calibrate_pride(tmp_path):
+    # The report's layout: every item in original + reversed (one design), a few items in
+    # all cyclic orders too (a second design with `items:`). The calibration items' cells
+    # then hold k rotations plus `reversed`, which is not balanced as a whole; the prior
+    # comes from the rotations alone (cyc0 and original show the same order, counted once).
+    pref, truth = _preferences(True)
+    inst = _instrument(tmp_path)
+    backend = PositionContentBackend(PRIOR, pref, noise=0.0, name="syn")
+    out = tmp_path / "out"
+    run_probe(Design(models=["syn"], instruments=[inst], orders=["original", "reversed"]),
+              out, backends={"syn": backend}, progress=False)
+    cal = ["f0", "f1", "t0"]
+    store = run_probe(Design(models=["syn"], instruments=[inst], orders=["cyclic"],
+                             items=cal), out, backends={"syn": backend},
+                      progress=False).store
+    dists = store.distributions()
+    with pytest.raises(WorkbenchError, match=r"add `orders: \[cyclic\]`"):
+        full_permutation(dists)  # the other items have two orders only
+    prior = pride_prior(dists, calibration=cal)
+    five = prior[prior.n_options == 5].sort_values("position")["prior"].to_numpy()
+    assert np.abs(five - PRIOR).max() < 1e-9 and prior["n_items"].tolist() == [1] * 3 + [2] * 5
+    out_frame = pride(dists, calibration=cal)
+    assert _tv(debiased(dists, "raw"), truth).mean() > TV_TOL
+    assert _tv(out_frame, truth).max() < 1e-9  # exact without noise, for every request
+    assert out_frame.attrs["debias"]["calibration_items"] == 3
+    per_item = position_prior(dists, n_boot=200)
+    assert per_item.groupby("n_options")["n_items"].first().to_dict() == {3: 1, 5: 2}

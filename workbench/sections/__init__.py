@@ -22,6 +22,7 @@ new module and one import line here (see docs/architecture.md).
 from workbench.sections import (
     comparison,
     culture,
+    debias,
     hofstede,
     mfq,
     overview,
@@ -63,7 +64,7 @@ from workbench.sections.settings import Settings
 
 __all__ = [
     "NOT_AVAILABLE", "SAMPLE_NOTE", "ReportData", "Section", "SectionSpec", "Settings",
-    "comparison", "compute", "culture", "figures", "get", "header", "hofstede", "layout",
+    "comparison", "compute", "culture", "debias", "figures", "get", "header", "hofstede", "layout",
     "load", "mfq", "overview", "pick_model", "report_kinds", "robustness", "section",
     "section_html", "section_keys", "setup_offline_plotly", "show", "show_figure",
     "show_header", "show_note", "show_report", "show_section", "show_table", "sort_items",

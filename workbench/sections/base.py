@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ import pandas as pd
 from workbench import reference
 from workbench.errors import WorkbenchError
 from workbench.instruments import Instrument, load_instrument
+from workbench.sections.estimators import Estimate, apply_estimator
 from workbench.sections.settings import Settings
 from workbench.stats import bootstrap_scores
 from workbench.store import ResultStore
@@ -78,7 +79,13 @@ class Section:
 
 @dataclass
 class ReportData:
-    """What a report reads from the store, loaded once (read-only) and filtered."""
+    """What a report reads from the store, loaded once (read-only) and filtered.
+
+    ``distributions`` and ``answers`` are always the stored (raw) ones; :meth:`dists` gives
+    the score sections the distributions of the report's estimator (:meth:`using`, from the
+    ``estimator`` setting), :meth:`raw_dists` the stored ones. ``asked`` holds the stored
+    distributions with follow-up items as asked, which the estimators start from.
+    """
 
     results_dir: Path
     store: ResultStore
@@ -88,9 +95,35 @@ class ReportData:
     models: list[str]
     instruments: list[str]
     notes: list[str] = field(default_factory=list)
+    asked: pd.DataFrame | None = None
+    estimation: Estimate | None = None  # None: raw
+    _variants: dict[str, ReportData] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def estimator(self) -> str:
+        return self.estimation.method if self.estimation is not None else "raw"
 
     def dists(self, instrument: str) -> pd.DataFrame:
+        """The instrument's distributions under the report's estimator (raw by default)."""
+        frame = self.estimation.frame if self.estimation is not None else self.distributions
+        return frame[frame["instrument"] == instrument]
+
+    def raw_dists(self, instrument: str) -> pd.DataFrame:
+        """The instrument's stored distributions, whatever the estimator."""
         return self.distributions[self.distributions["instrument"] == instrument]
+
+    def using(self, estimator: str) -> ReportData:
+        """The same data with ``estimator`` applied to :meth:`dists` (computed once per
+        estimator and shared by the copies; see :mod:`workbench.sections.estimators`)."""
+        if estimator == self.estimator:
+            return self
+        if estimator not in self._variants:
+            est = None if estimator == "raw" else apply_estimator(
+                self.asked if self.asked is not None else self.distributions,
+                self.distributions, estimator)
+            self._variants[estimator] = replace(self, estimation=est,
+                                                _variants=self._variants)
+        return self._variants[estimator]
 
     def answers_for(self, instrument: str) -> pd.DataFrame:
         return self.answers[self.answers["instrument"] == instrument]
@@ -210,14 +243,15 @@ def with_intervals(scores: pd.DataFrame, boot: pd.DataFrame | None,
 # ---------------------------------------------------------------------- loading
 def load(results_dir: str | Path, models: Sequence[str] | None = None,
          instruments: Sequence[str] | None = None,
-         personas: Sequence[str] | None = None) -> ReportData:
+         personas: Sequence[str] | None = None, estimator: str = "raw") -> ReportData:
     """Read the store once (read-only) and keep the selected models/instruments/personas.
 
     Why: every section works on the same snapshot. Empty selections mean "all stored".
     Requested models or instruments that are not stored are noted (and skipped); if none of
     the requested models is stored that is a typo, so it raises. A model stored in several
     modes (log-prob and generation) is split into ``"model [mode]"`` so that scores never
-    pool the two.
+    pool the two. ``estimator`` is applied to :meth:`ReportData.dists` (sections apply
+    the ``estimator`` setting themselves, so a notebook need not pass it here).
     """
     store = ResultStore(results_dir, read_only=True)
     notes: list[str] = []
@@ -258,9 +292,10 @@ def load(results_dir: str | Path, models: Sequence[str] | None = None,
                 notes.append(f"personas without results, skipped: {', '.join(absent_p)}")
         if inst_sel:
             dists = snap.distributions(**filters)
+            asked = snap.distributions(followups="asked", **filters)
             answers = snap.answers(**filters)
         else:
-            dists = snap.distributions(model=["\x00none"])
+            dists = asked = snap.distributions(model=["\x00none"])
             answers = snap.answers(model=["\x00none"])
         persona_rows = snap.query(
             "SELECT persona, language, persona_text, COUNT(*) AS n_requests FROM requests "
@@ -270,7 +305,7 @@ def load(results_dir: str | Path, models: Sequence[str] | None = None,
     multi = sorted(multi[multi > 1].index)
     if multi:
         notes.append(f"models stored in several modes are shown per mode: {', '.join(multi)}")
-        for frame in (dists, answers):
+        for frame in (dists, asked, answers):
             mask = frame["model"].isin(multi)
             frame.loc[mask, "model"] = (frame.loc[mask, "model"] + " ["
                                         + frame.loc[mask, "mode"] + "]")
@@ -278,8 +313,8 @@ def load(results_dir: str | Path, models: Sequence[str] | None = None,
         results_dir=Path(results_dir), store=store, distributions=dists, answers=answers,
         personas=persona_rows.reset_index(drop=True),
         models=sorted(answers["model"].unique()),
-        instruments=sorted(answers["instrument"].unique()), notes=notes,
-    )
+        instruments=sorted(answers["instrument"].unique()), notes=notes, asked=asked,
+    ).using(estimator)
 
 
 def pick_model(results_dir: str | Path, model: str = "") -> str:

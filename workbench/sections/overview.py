@@ -48,9 +48,13 @@ def header(data: ReportData, settings: Settings | None = None,
 
 def show_header(data: ReportData, settings: Settings | None = None,
                 shown: Sequence[str] = ()) -> None:
-    """Display the report settings table and the note on how scores are computed."""
+    """Display the report settings table and the note on how scores are computed (and,
+    where the estimator fell back to raw scores, the one note saying where and why)."""
     show_table(header(data, settings, shown), "Report settings")
     show_note(SAMPLE_NOTE)
+    estimation = data.using((settings or Settings()).estimator).estimation
+    if estimation is not None and estimation.note:
+        show_note(estimation.note)
 
 
 def _versions(packages: Sequence[str]) -> pd.DataFrame:

@@ -10,8 +10,9 @@ names a scorer and its metrics in one decorator). A section function is register
 
 ``reports`` maps a report kind to the section's position in that report (a section may sit
 in several reports). The decorated function stamps ``key`` and ``title`` on the
-:class:`~workbench.sections.base.Section` it returns, and defaults ``settings`` to
-:class:`~workbench.sections.settings.Settings()`.
+:class:`~workbench.sections.base.Section` it returns, defaults ``settings`` to
+:class:`~workbench.sections.settings.Settings()` and hands the section the data under the
+``estimator`` setting (:meth:`~workbench.sections.base.ReportData.using`).
 """
 
 from __future__ import annotations
@@ -76,7 +77,10 @@ def section(key: str, *, title: str, reports: Mapping[str, int], description: st
 
         @functools.wraps(fn)
         def compute(data: ReportData, settings: Settings | None = None) -> Section:
-            sec = fn(data, settings if settings is not None else Settings())
+            settings = settings if settings is not None else Settings()
+            if getattr(data, "estimator", "raw") != settings.estimator:
+                data = data.using(settings.estimator)  # the score sections' distributions
+            sec = fn(data, settings)
             sec.key, sec.title = key, title
             return sec
 

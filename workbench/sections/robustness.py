@@ -263,7 +263,7 @@ def answer_distribution_section(data: ReportData, settings: Settings) -> Section
         return sec
     rows = []
     for inst_id in data.instruments:
-        di = data.dists(inst_id)
+        di = data.raw_dists(inst_id)  # what the model answered, whatever the estimator
         if di.empty:
             continue
         items = list(dict.fromkeys(di["item_id"]))

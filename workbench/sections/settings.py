@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from workbench.errors import WorkbenchError
+from workbench.stats.debias import METHODS
 
 _SEQUENCES = ("models", "instruments", "personas", "countries", "mfq30_norm_groups")
 _POSITIVE = ("k_nearest", "n_boot", "n_perm", "max_examples", "max_items")
@@ -45,6 +46,7 @@ class Settings:
     seed: int = 0
     baseline: str = "none"  # the culture report's persona without a country
     persona_reference: str = "none"  # the probe report's reference persona
+    estimator: str = "raw"  # distributions the score sections show (workbench.stats.debias)
 
     def __post_init__(self) -> None:
         for name in _SEQUENCES:
@@ -62,6 +64,9 @@ class Settings:
         for name in _OPTIONAL_POSITIVE:
             if getattr(self, name) is not None:
                 _check_int(name, getattr(self, name))
+        if self.estimator not in METHODS:
+            raise WorkbenchError(f"setting 'estimator' must be one of {', '.join(METHODS)}, "
+                                 f"got {self.estimator!r}")
         for name in _PROBABILITIES:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not (

@@ -112,6 +112,35 @@ def _balanced_cells(d: pd.DataFrame, require_balanced: bool) -> pd.Series:
     return (n_sig >= 2) & (counts.size() == k ** 2) & (counts.min() == counts.max())
 
 
+def _rotation(sig: str) -> str:
+    """The class of a shown order under cyclic rotation: its smallest rotation."""
+    codes = sig.split("-")
+    return min("-".join(codes[i:] + codes[:i]) for i in range(len(codes)))
+
+
+def _prior_rows(d: pd.DataFrame, require_balanced: bool) -> pd.Series:
+    """Per row: whether it enters a PriDe prior. Rows of balanced cells (see
+    :func:`_balanced_cells`) and, in a cell that is not balanced as a whole, the rows of its
+    complete rotation classes: the k rotations of one order put every code in every
+    position once, so a cell asked in all cyclic orders *and* in others (``reversed`` from
+    a second design) estimates its prior from the rotations alone."""
+    ok = _balanced_cells(d, require_balanced)
+    use = d["_cell"].isin(ok.index[ok]) & d["_pos"]
+    rest = d[d["_pos"] & ~use]
+    if not require_balanced or rest.empty:
+        return use
+    u = rest.drop_duplicates(["_cell", "_sig"])[["_cell", "_sig", "_k"]].copy()
+    u["_rot"] = u["_sig"].map(_rotation)
+    size = u.groupby(["_cell", "_rot"])["_sig"].transform("nunique")
+    full = set(zip(u.loc[size == u["_k"], "_cell"], u.loc[size == u["_k"], "_sig"],
+                   strict=True))
+    if not full:
+        return use
+    in_full = pd.Series([key in full for key in zip(d["_cell"], d["_sig"], strict=True)],
+                        index=d.index)
+    return use | (in_full & d["_pos"])
+
+
 def _not_permuted(d: pd.DataFrame, ok: pd.Series, method: str, require_balanced: bool) -> str:
     bad = d[d["_cell"].isin(ok.index[~ok])]
     first = bad.iloc[0]
@@ -168,15 +197,13 @@ def full_permutation(distributions: pd.DataFrame, require_balanced: bool = True
 
 def _cell_priors(d: pd.DataFrame, require_balanced: bool, method: str) -> pd.DataFrame:
     """Per permuted cell and position: ``softmax_j((1 / |O|) * sum_o log p_o(option at j))``
-    (Zheng et al. 2024, PriDe's prior of one sample), with ``item_id``, the cell's factors
-    and ``_k``."""
-    ok = _balanced_cells(d, require_balanced)
-    cells = ok.index[ok]
-    if cells.empty:
+    (Zheng et al. 2024, PriDe's prior of one sample) over the cell's balanced orders
+    (:func:`_prior_rows`), with ``item_id``, the cell's factors and ``_k``."""
+    e = d[_prior_rows(d, require_balanced)]
+    if e.empty:
         raise WorkbenchError(f"{method} needs items asked in every cyclic order, and none was: "
                              f"{_add_cyclic()}; a subset of items is enough (a second "
                              "design with `items: [...]`)")
-    e = d[d["_cell"].isin(cells)]
     per_order = e.groupby(["_cell", "_sig", "position"])["_p"].mean()
     floor = order_settings().prob_floor
     mean_log = np.log(per_order.clip(lower=floor)).groupby(level=["_cell", "position"]).mean()
@@ -238,7 +265,9 @@ def pride_prior(distributions: pd.DataFrame,
     orders o of log p_o(option shown at j))``; with ``p_o(c) = prior(pos_o(c)) * pref(c) / Z_o``
     the content term is the same at every position and cancels, leaving the prior. The
     group's prior is the mean of its cells' priors (their code: the average over the
-    estimation samples). ``calibration`` picks the items (see :func:`pride`).
+    estimation samples). ``calibration`` picks the items (see :func:`pride`). A cell asked
+    in all cyclic orders and in others as well (``original`` and ``reversed`` from a second
+    design) estimates its prior from its k rotations only, which are balanced.
 
     Returns ``[*prior_by, n_options, position, prior, n_items, n_cells]``.
     """
@@ -363,6 +392,24 @@ def contextual_calibration(distributions: pd.DataFrame) -> pd.DataFrame:
                    {"method": "calibration", "requests_left_raw": int(raw)})
 
 
+def item_position_priors(distributions: pd.DataFrame, by: Sequence[str] = ("model",),
+                         require_balanced: bool = True) -> pd.DataFrame:
+    """Each item's PriDe prior over shown positions: the mean over its permuted cells of
+    :func:`pride_prior`'s per-cell prior, ``softmax_j(mean_o log p_o(option at j))``.
+
+    The per-item vectors that :func:`position_prior` averages and resamples, for statistics
+    of the whole prior (e.g. its distance from uniform in :mod:`workbench.validity`).
+    Returns ``[*by, n_options, item_id, position, prior, n_cells]``.
+    """
+    d = _prepared(distributions, "position_prior", log_space=True)
+    cols = [*check_by(d, by, "distributions frame"), "_k"]
+    priors = _cell_priors(d, require_balanced, "position_prior")
+    per_item = priors.groupby([*cols, "item_id", "position"], dropna=False).agg(
+        prior=("prior", "mean"), n_cells=("_cell", "nunique")).reset_index()
+    per_item["position"] = per_item["position"].astype(int)
+    return per_item.rename(columns={"_k": "n_options"})
+
+
 def position_prior(distributions: pd.DataFrame, by: Sequence[str] = ("model",),
                    n_boot: int = 2000, ci: float = 0.95, seed: int = 0,
                    require_balanced: bool = True) -> pd.DataFrame:
@@ -379,11 +426,9 @@ def position_prior(distributions: pd.DataFrame, by: Sequence[str] = ("model",),
     """
     if not 0 < ci < 1:
         raise WorkbenchError(f"position_prior: ci must be in (0, 1), got {ci}")
-    d = _prepared(distributions, "position_prior", log_space=True)
-    by = [*check_by(d, by, "distributions frame"), "_k"]
-    priors = _cell_priors(d, require_balanced, "position_prior")
-    per_item = priors.groupby([*by, "item_id", "position"], dropna=False).agg(
-        prior=("prior", "mean"), n_cells=("_cell", "nunique")).reset_index()
+    per_item = item_position_priors(distributions, by, require_balanced).rename(
+        columns={"n_options": "_k"})
+    by = [*([by] if isinstance(by, str) else by), "_k"]
     rng = np.random.default_rng(seed)
     rows = []
     for keys, group in per_item.groupby(by, sort=True, dropna=False):

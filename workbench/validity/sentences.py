@@ -75,17 +75,29 @@ def _evidence(group: pd.DataFrame, labels: list[str], table: pd.DataFrame,
               if pd.notna(row["catch_failed"]) and bool(row["catch_failed"])]
     if failed:
         parts.append("catch items failed" + (f" ({_join(failed)})" if len(labels) > 1 else ""))
-    uniform = []
-    for (_, row), lab in zip(group.iterrows(), labels, strict=True):
-        sel = (table["statistic"] == "answer_entropy") & (table["outcome"] == "caution")
-        for col in by:
-            sel &= table[col] == row[col]
-        if sel.any():
-            uniform.append(lab)
+    uniform = _cautioned(group, labels, table, by, "answer_entropy")
     if uniform:
         parts.append("the answers are near uniform" + (f" ({_join(uniform)})"
                                                        if len(labels) > 1 else ""))
+    prior = _cautioned(group, labels, table, by, "position_prior")
+    if prior:
+        tv = _tagged([fmt(r["position_prior"]) for (_, r), lab in
+                      zip(group.iterrows(), labels, strict=True) if lab in prior], prior)
+        parts.append(f"the estimated position prior is {tv} from uniform (total variation)")
     return "; ".join(parts)
+
+
+def _cautioned(group: pd.DataFrame, labels: list[str], table: pd.DataFrame,
+               by: list[str], statistic: str) -> list[str]:
+    """The labels of the group's cells whose ``statistic`` raised a caution."""
+    out = []
+    for (_, row), lab in zip(group.iterrows(), labels, strict=True):
+        sel = (table["statistic"] == statistic) & (table["outcome"] == "caution")
+        for col in by:
+            sel &= table[col] == row[col]
+        if sel.any():
+            out.append(lab)
+    return out
 
 
 def summary_sentences(verdicts_frame: pd.DataFrame,
@@ -94,9 +106,10 @@ def summary_sentences(verdicts_frame: pd.DataFrame,
 
     Why: the executive summary of every report. One sentence per verdict that occurs
     (instruments sharing a verdict share the sentence: order agreement r with its interval,
-    the position and content shares, failed catch items, near-uniform answers, or why a cell
-    cannot be judged), then one sentence on what may be read. ``verdicts_frame`` and
-    ``stats_frame`` are the outputs of :func:`verdicts` and :func:`validity_table`.
+    the position and content shares, failed catch items, near-uniform answers, a position
+    prior far from uniform, or why a cell cannot be judged), then one sentence on what may
+    be read. ``verdicts_frame`` and ``stats_frame`` are the outputs of :func:`verdicts` and
+    :func:`validity_table`.
 
     >>> summary_sentences(verdicts(table), table)["smollm2-135m"]  # doctest: +SKIP
     """

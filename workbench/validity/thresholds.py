@@ -30,7 +30,7 @@ _SYMBOLS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 #: Statistics the package computes; the file must configure each (and nothing else).
 STATISTICS: tuple[str, ...] = (
     "order_agreement", "position_vs_content", "item_discrimination", "answer_entropy",
-    "catch_items", "first_position_excess", "reliability",
+    "catch_items", "first_position_excess", "position_prior", "reliability",
 )
 GATES: tuple[str, ...] = ("min_orders", "min_items")
 #: Cut-offs a statistic cannot do without (beyond what its role requires).

@@ -9,7 +9,7 @@ lookups a report uses to mark scores. The rule (cut-offs and counts from
 1. ``insufficient data`` when the coverage gate fails (fewer than ``min_orders`` orders, or
    fewer than ``min_items`` items in both compared orders);
 2. ``content-driven`` when every core statistic votes content and no caution statistic
-   (near-uniform answers, a failed catch item) is raised;
+   (near-uniform answers, a failed catch item, a position prior far from uniform) is raised;
 3. ``position-driven`` when at least ``position_min`` core statistics vote position and at
    most ``content_max_for_position`` vote content;
 4. ``mixed`` otherwise.
@@ -34,6 +34,7 @@ from workbench.validity.order import (
     order_agreement,
     position_decomposition,
 )
+from workbench.validity.prior import position_prior
 from workbench.validity.reasons import Reason
 from workbench.validity.sentences import summary_sentences
 from workbench.validity.thresholds import Thresholds, load_thresholds
@@ -43,14 +44,14 @@ StatisticFn = Callable[[Cell, Context], list[Reason]]
 #: entry in the thresholds file (its role there decides how it enters the verdict).
 STATISTICS: tuple[StatisticFn, ...] = (
     coverage, order_agreement, position_decomposition, item_discrimination, answer_entropy,
-    catch_items, first_position_excess, reliability,
+    catch_items, first_position_excess, position_prior, reliability,
 )
 TABLE_COLUMNS = ["statistic", "estimate", "ci_low", "ci_high", "threshold", "passes",
                  "outcome", "role", "rule", "p_value", "n_units", "sentence", "basis", "detail"]
 VERDICT_COLUMNS = ["verdict", "status", "reasons", "n_items", "coverage", "order_pair", "order_r",
                    "order_r_low", "order_r_high", "position_share", "content_share",
                    "position_fraction", "discrimination_p", "entropy", "catch_failed",
-                   "n_content", "n_position", "n_core"]
+                   "n_content", "n_position", "n_core", "position_prior"]
 STATUS_RANK = {"interpretable": 0, "caution": 1, "not interpretable": 2}
 
 
@@ -128,8 +129,9 @@ def verdicts(table: pd.DataFrame, thresholds: Thresholds | str | None = None) ->
     Returns ``[*cells, verdict, status, reasons, n_items, coverage, order_pair, order_r,
     order_r_low,
     order_r_high, position_share, content_share, position_fraction, discrimination_p,
-    entropy, catch_failed, n_content, n_position, n_core]``; ``catch_failed`` is NA where the
-    instrument has no catch items.
+    entropy, catch_failed, n_content, n_position, n_core, position_prior]``;
+    ``catch_failed`` is NA where the instrument has no catch items, ``position_prior`` (the
+    prior's distance from uniform) NaN where no item was asked in every rotation.
 
     >>> verdicts(validity_table(dists))[["model", "instrument", "verdict"]]  # doctest: +SKIP
     """
@@ -156,7 +158,7 @@ def verdicts(table: pd.DataFrame, thresholds: Thresholds | str | None = None) ->
             "discrimination_p": _value(sub, "item_discrimination", "p_value"),
             "entropy": _value(sub, "answer_entropy"),
             "catch_failed": (pd.NA if catch.empty else bool((~catch["passes"].astype(bool)).any())),
-            **counts,
+            **counts, "position_prior": _value(sub, "position_prior"),
         })
     return pd.DataFrame(rows, columns=[*by, *VERDICT_COLUMNS])
 
