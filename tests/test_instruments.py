@@ -298,3 +298,39 @@ def test_fuzzed_instrument_files_never_crash(tmp_path_factory, data):
         assert str(exc) and "\n" not in str(exc), str(exc)  # one line, as the CLI prints it
     else:
         assert isinstance(inst, Instrument)
+
+
+# ---------------------------------------------------------------------- blocks and wvs7_full
+def _with_blocks() -> dict:
+    raw = _raw()
+    raw["blocks"] = {"values": {"label": "Values"}, "votes": {"label": "Voting", "notes": "n"}}
+    for it in raw["items"]:
+        it["block"] = "votes" if it["id"] == "b1" else "values"
+    return raw
+
+
+def test_blocks_group_items_in_questionnaire_order(tmp_path):
+    inst = load_instrument_file(_write(tmp_path, _with_blocks()))
+    assert [it.id for it in inst.block_items("values")] == ["a1", "a2"]
+    assert [it.id for it in inst.block_items(["votes", "values"])] == ["a1", "a2", "b1"]
+    assert inst.blocks["votes"].notes == "n"
+    with pytest.raises(WorkbenchError, match=r"no block\(s\) \['vote'\].*did you mean 'votes'"):
+        inst.block_items("vote")
+    with pytest.raises(WorkbenchError, match="defines no blocks"):
+        load_instrument_file(FIXTURE).block_items("values")
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda r: r["items"][0].update(block="valuez"),
+     "item 'a1' is in block 'valuez', which is not defined under 'blocks'"),
+    (lambda r: r["blocks"].update(empty={"label": "Empty"}),
+     r"block\(s\) \['empty'\] have no items"),
+    (lambda r: r["blocks"]["values"].pop("label"), "required key 'label' is missing"),
+    (lambda r: r["blocks"]["values"].update(title="x"), "unknown key 'title'"),
+])
+def test_malformed_blocks_fail_clearly(tmp_path, mutate, message):
+    raw = _with_blocks()
+    mutate(raw)
+    with pytest.raises(WorkbenchError, match=message):
+        load_instrument_file(_write(tmp_path, raw))
+

@@ -88,6 +88,14 @@ class FollowUp(_Strict):
     exclude_answer: bool = True
 
 
+class Block(_Strict):
+    """A thematic section of a questionnaire (e.g. WVS-7 "Religious values"), so that a design
+    or an analysis can take a whole section by its id."""
+
+    label: str
+    notes: str | None = None
+
+
 class Item(_Strict):
     """One survey question."""
 
@@ -95,6 +103,7 @@ class Item(_Strict):
     text: dict[str, str]
     scale: str
     instruction: str | None = None
+    block: str | None = None
     dimension: str | None = None
     reverse: bool = False
     role: Literal["scored", "catch", "index_input", "unscored"] = "scored"
@@ -168,6 +177,7 @@ class Instrument(_Strict):
     languages: dict[str, LanguageInfo]
     scales: dict[str, Scale]
     instructions: dict[str, dict[str, str]] = Field(default_factory=dict)
+    blocks: dict[str, Block] = Field(default_factory=dict)
     items: list[Item] = Field(min_length=1)
     scores: list[Score] = Field(default_factory=list)
     exclusions: list[Exclusion] = Field(default_factory=list)
@@ -192,6 +202,11 @@ class Instrument(_Strict):
                     f"item '{it.id}' uses instruction '{it.instruction}', which is not defined "
                     f"under 'instructions'"
                 )
+            if it.block is not None and it.block not in self.blocks:
+                raise ValueError(
+                    f"item '{it.id}' is in block '{it.block}', which is not defined under "
+                    f"'blocks' (defined: {sorted(self.blocks)})" + _suggest(it.block, self.blocks)
+                )
             for lang in it.text:
                 if lang not in self.languages:
                     raise ValueError(
@@ -209,6 +224,10 @@ class Instrument(_Strict):
             for name, scale in self.scales.items():
                 if lang not in scale.labels:
                     raise ValueError(f"scale '{name}' lacks labels in declared language '{lang}'")
+        empty = sorted(set(self.blocks) - {it.block for it in self.items})
+        if empty:
+            raise ValueError(f"block(s) {empty} have no items: put items in them (`block: ...` on "
+                             "an item) or remove them from 'blocks'")
         score_ids = [s.id for s in self.scores]
         if len(set(score_ids)) != len(score_ids):
             raise ValueError(f"duplicate score id(s) in {score_ids}")
@@ -286,6 +305,19 @@ class Instrument(_Strict):
 
     def scale_of(self, item_id: str) -> Scale:
         return self.scales[self.item(item_id).scale]
+
+    def block_items(self, blocks: str | list[str]) -> list[Item]:
+        """The items of one or more blocks, in questionnaire order."""
+        wanted = [blocks] if isinstance(blocks, str) else list(blocks)
+        unknown = [b for b in wanted if b not in self.blocks]
+        if unknown:
+            raise WorkbenchError(
+                f"instrument '{self.id}' has no block(s) {unknown}"
+                + (_suggest(unknown[0], set(self.blocks)) if self.blocks else "")
+                + (f"; its blocks: {', '.join(self.blocks)}" if self.blocks
+                   else "; it defines no blocks")
+            )
+        return [it for it in self.items if it.block in set(wanted)]
 
     def score(self, score_id: str) -> Score:
         for s in self.scores:
