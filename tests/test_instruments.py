@@ -334,3 +334,33 @@ def test_malformed_blocks_fail_clearly(tmp_path, mutate, message):
     with pytest.raises(WorkbenchError, match=message):
         load_instrument_file(_write(tmp_path, raw))
 
+
+def test_wvs7_full_is_the_whole_value_battery():
+    full = load_instrument("wvs7_full")
+    assert len(full.items) > 200
+    assert set(full.blocks) == {
+        "social_values", "wellbeing", "social_capital", "economic", "corruption", "migration",
+        "security", "postmaterialism", "science", "religion", "ethics",
+        "political_participation", "political_culture"}
+    assert all(it.block in full.blocks for it in full.items)
+    assert sum(len(full.block_items(b)) for b in full.blocks) == len(full.items)
+    numbers = [int(it.id[1:].rstrip("A")) for it in full.items]
+    assert numbers == sorted(numbers) and max(numbers) < 260  # no demography (Q260 on)
+    for it in full.items:  # batteries keep their stem; every item can be asked
+        assert it.text["en"].strip() and "[" not in it.text["en"].replace("[nationality]", "")
+        assert 2 <= len(full.scale_of(it.id).codes) <= 12, it.id
+    follow = {it.id: it.follows.item for it in full.items if it.follows}
+    assert follow == {"Q153": "Q152", "Q155": "Q154", "Q157": "Q156"}
+
+
+def test_wvs7_is_a_named_subset_of_wvs7_full():
+    """The 14 map items are the same items (text, codes, labels, stem, role) in both files, and
+    wvs7's scores are defined on wvs7_full too, so scores and map positions agree."""
+    small, full = load_instrument("wvs7"), load_instrument("wvs7_full")
+    for it in small.items:
+        other = full.item(it.id)
+        assert other.model_dump(exclude={"block"}) == it.model_dump(exclude={"block"}), it.id
+        assert full.scale_of(it.id) == small.scale_of(it.id)
+        if it.instruction:
+            assert full.instructions[it.instruction] == small.instructions[it.instruction]
+    assert [s.model_dump() for s in full.scores] == [s.model_dump() for s in small.scores]
