@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--items", type=_csv, help="restrict to these item ids")
+    p.add_argument("--blocks", type=_csv,
+                   help="restrict to these questionnaire blocks (e.g. religion,ethics)")
     p.add_argument("--out", default="results", help="results directory (default: results/)")
     p.add_argument("--dtype", default="float32")
     p.add_argument("--trust-remote-code", action="store_true",
@@ -191,6 +193,7 @@ def _probe(args: argparse.Namespace) -> int:
         "paraphrases": args.paraphrases, "answer_formats": args.answer_formats,
         "instructions": args.instructions, "mode": args.mode, "repeats": args.repeats,
         "temperature": args.temperature, "seed": args.seed, "items": args.items,
+        "blocks": args.blocks,
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if args.design:

@@ -51,6 +51,7 @@ class Design:
     seed: int = 0
     template: str = "default"
     items: list[str] | None = None  # restrict to these item ids (all instruments)
+    blocks: list[str] | None = None  # restrict to these questionnaire blocks (instrument blocks)
     custom_personas: dict[str, str] = field(default_factory=dict)
     name: str = "probe"
 
@@ -71,10 +72,10 @@ class Design:
 
         # Types first (YAML gives strings for quoted numbers, numbers for bare ones).
         str_lists = ("models", "instruments", "personas", "languages", "orders",
-                     "answer_formats", "instructions", "items")
+                     "answer_formats", "instructions", "items", "blocks")
         for name in str_lists:
             value = getattr(self, name)
-            if value is None and name == "items":
+            if value is None and name in ("items", "blocks"):
                 continue
             if isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]
@@ -222,10 +223,19 @@ class Design:
                 * self.repeats)
 
     def _items(self, instrument: Instrument) -> list:
-        if self.items is None:
-            chosen = list(instrument.items)
-        else:
-            chosen = [it for it in instrument.items if it.id in set(self.items)]
+        chosen = list(instrument.items)
+        if self.blocks is not None:
+            if not instrument.blocks:
+                raise WorkbenchError(
+                    f"design lists blocks {self.blocks}, but instrument '{instrument.id}' has no "
+                    "blocks: drop `blocks` or that instrument")
+            unknown = [b for b in self.blocks if b not in instrument.blocks]
+            if unknown and (len(self.instruments) == 1
+                            or not set(self.blocks) & set(instrument.blocks)):
+                instrument.block_items(unknown)  # raises naming close and known block ids
+            chosen = [it for it in chosen if it.block in set(self.blocks)]
+        if self.items is not None:
+            chosen = [it for it in chosen if it.id in set(self.items)]
         ids = {it.id for it in chosen}
         for it in chosen:
             if it.follows is not None and it.follows.item not in ids:
