@@ -27,13 +27,15 @@ LAYERS: list[tuple[str, list[str]]] = [
               "workbench.assignments", "workbench.redact", "workbench.datafiles"]),
     ("instruments", ["workbench.instruments", "workbench.design", "workbench.prompts",
                      "workbench.personas", "workbench.parsing", "workbench.followups",
-                     "workbench.scoring", "workbench.exclusion", "workbench.reference"]),
+                     "workbench.scoring", "workbench.exclusion", "workbench.reference",
+                     "workbench.instrument_files", "workbench.goqa"]),
     ("backends", ["workbench.backends"]),
     ("models", ["workbench.models"]),
     ("probe/store", ["workbench.probe", "workbench.store", "workbench.store_schema"]),
     ("stats", ["workbench.stats", "workbench.validity"]),
     ("sections", ["workbench.sections",
-                  "workbench.explorer", "workbench.summary", "workbench.schwartz_figures"]),
+                  "workbench.explorer", "workbench.summary", "workbench.schwartz_figures",
+                  "workbench.opinion_figures"]),
     ("report/cli", ["workbench.report", "workbench.cli"]),
 ]
 MAX_LINES = 500

@@ -122,7 +122,7 @@ def test_design_yaml_round_trip(tmp_path):
 
 
 def test_other_languages_use_their_own_prompt_and_labels():
-    from workbench.instruments import load_instrument
+    from workbench.instrument_files import load_instrument
 
     inst = load_instrument("mfq2")
     assert "es" in inst.languages and inst.languages["es"].source
@@ -238,3 +238,63 @@ def test_the_stored_options_carry_the_shown_order(tmp_path):
                      for r in range(5)}
     top = dists.loc[dists.groupby("request_id")["prob"].idxmax()].set_index("order")["code"]
     assert top.to_dict() == {"cyc0": 1, "cyc1": 2, "cyc2": 3, "cyc3": 4, "cyc4": 5}
+
+
+# ---------------------------------------------------------------------- questionnaire blocks
+def _asked(instrument, items) -> int:
+    """Requests per cell, counted independently: a follow-up once per earlier answer."""
+    return sum(len(instrument.scale_of(it.follows.item).codes) if it.follows else 1
+               for it in items)
+
+
+def test_blocks_restrict_a_design_to_questionnaire_sections():
+    from workbench.instrument_files import load_instrument
+
+    full = load_instrument("wvs7_full")
+    religion = full.block_items("religion")
+    d = Design(models=["m"], instruments=["wvs7_full"], blocks=["religion"])
+    assert {r.item_id for r in d.requests("m", "fp")} == {it.id for it in religion}
+    assert d.count() == _asked(full, religion)
+    post = full.block_items("postmaterialism")  # three follow-ups, each asked per first answer
+    d = Design(models=["m"], instruments=["wvs7_full"], blocks=["postmaterialism"])
+    assert d.count() == _asked(full, post) > len(post)
+    both = Design(models=["m"], instruments=["wvs7_full"], blocks=["religion", "ethics"],
+                  items=["Q164", "Q182", "Q46"])  # items and blocks: both must hold
+    assert [r.item_id for r in both.requests("m", "fp")] == ["Q164", "Q182"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"instruments": ["wvs7_full"], "blocks": ["religon"]},
+     r"no block\(s\) \['religon'\] \(did you mean 'religion'"),
+    ({"instruments": ["mfq30"], "blocks": ["religion"]}, "'mfq30' has no blocks"),
+    ({"instruments": ["wvs7_full"], "blocks": "religion, ethics, oops"}, "oops"),
+])
+def test_bad_blocks_fail_clearly(kwargs, message):
+    with pytest.raises(WorkbenchError, match=message):
+        Design(models=["m"], **kwargs).count()
+
+
+def test_culture_wvs_design_asks_its_blocks_for_each_persona_and_order():
+    from workbench.instrument_files import load_instrument
+
+    d = Design.from_yaml(Path(__file__).resolve().parents[1] / "designs" / "culture_wvs.yaml")
+    full = load_instrument("wvs7_full")
+    per_cell = _asked(full, full.block_items(d.blocks))
+    assert d.count() == per_cell * len(d.personas) * len(d.orders)
+    assert d.instruments == ["wvs7_full"] and "none" in d.personas
+
+
+def test_every_wvs7_full_item_renders_with_its_stem_and_options():
+    from workbench.instrument_files import load_instrument
+
+    full = load_instrument("wvs7_full")
+    requests = list(Design(models=["m"], instruments=["wvs7_full"]).requests("m", "fp"))
+    assert {r.item_id for r in requests} == {it.id for it in full.items}
+    for r in requests:
+        item = full.item(r.item_id)
+        prompt = r.rendered.messages[-1].content
+        assert item.text["en"] in prompt
+        if item.instruction:
+            assert full.instructions[item.instruction]["en"] in prompt
+        shown = len(full.scale_of(item.id).codes) - (1 if item.follows else 0)
+        assert len(r.rendered.codes) == shown, item.id  # a follow-up leaves one answer out

@@ -11,13 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.errors import WorkbenchError
-from workbench.instruments import (
-    Instrument,
+from workbench.instrument_files import (
     available_instruments,
     instruments_dir,
     load_instrument,
     load_instrument_file,
 )
+from workbench.instruments import Instrument
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini.yaml"
 
@@ -315,3 +315,69 @@ def test_fuzzed_instrument_files_never_crash(tmp_path_factory, data):
         assert str(exc) and "\n" not in str(exc), str(exc)  # one line, as the CLI prints it
     else:
         assert isinstance(inst, Instrument)
+
+
+# ---------------------------------------------------------------------- blocks and wvs7_full
+def _with_blocks() -> dict:
+    raw = _raw()
+    raw["blocks"] = {"values": {"label": "Values"}, "votes": {"label": "Voting", "notes": "n"}}
+    for it in raw["items"]:
+        it["block"] = "votes" if it["id"] == "b1" else "values"
+    return raw
+
+
+def test_blocks_group_items_in_questionnaire_order(tmp_path):
+    inst = load_instrument_file(_write(tmp_path, _with_blocks()))
+    assert [it.id for it in inst.block_items("values")] == ["a1", "a2"]
+    assert [it.id for it in inst.block_items(["votes", "values"])] == ["a1", "a2", "b1"]
+    assert inst.blocks["votes"].notes == "n"
+    with pytest.raises(WorkbenchError, match=r"no block\(s\) \['vote'\].*did you mean 'votes'"):
+        inst.block_items("vote")
+    with pytest.raises(WorkbenchError, match="defines no blocks"):
+        load_instrument_file(FIXTURE).block_items("values")
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda r: r["items"][0].update(block="valuez"),
+     "item 'a1' is in block 'valuez', which is not defined under 'blocks'"),
+    (lambda r: r["blocks"].update(empty={"label": "Empty"}),
+     r"block\(s\) \['empty'\] have no items"),
+    (lambda r: r["blocks"]["values"].pop("label"), "required key 'label' is missing"),
+    (lambda r: r["blocks"]["values"].update(title="x"), "unknown key 'title'"),
+])
+def test_malformed_blocks_fail_clearly(tmp_path, mutate, message):
+    raw = _with_blocks()
+    mutate(raw)
+    with pytest.raises(WorkbenchError, match=message):
+        load_instrument_file(_write(tmp_path, raw))
+
+
+def test_wvs7_full_is_the_whole_value_battery():
+    full = load_instrument("wvs7_full")
+    assert len(full.items) > 200
+    assert set(full.blocks) == {
+        "social_values", "wellbeing", "social_capital", "economic", "corruption", "migration",
+        "security", "postmaterialism", "science", "religion", "ethics",
+        "political_participation", "political_culture"}
+    assert all(it.block in full.blocks for it in full.items)
+    assert sum(len(full.block_items(b)) for b in full.blocks) == len(full.items)
+    numbers = [int(it.id[1:].rstrip("A")) for it in full.items]
+    assert numbers == sorted(numbers) and max(numbers) < 260  # no demography (Q260 on)
+    for it in full.items:  # batteries keep their stem; every item can be asked
+        assert it.text["en"].strip() and "[" not in it.text["en"].replace("[nationality]", "")
+        assert 2 <= len(full.scale_of(it.id).codes) <= 12, it.id
+    follow = {it.id: it.follows.item for it in full.items if it.follows}
+    assert follow == {"Q153": "Q152", "Q155": "Q154", "Q157": "Q156"}
+
+
+def test_wvs7_is_a_named_subset_of_wvs7_full():
+    """The 14 map items are the same items (text, codes, labels, stem, role) in both files, and
+    wvs7's scores are defined on wvs7_full too, so scores and map positions agree."""
+    small, full = load_instrument("wvs7"), load_instrument("wvs7_full")
+    for it in small.items:
+        other = full.item(it.id)
+        assert other.model_dump(exclude={"block"}) == it.model_dump(exclude={"block"}), it.id
+        assert full.scale_of(it.id) == small.scale_of(it.id)
+        if it.instruction:
+            assert full.instructions[it.instruction] == small.instructions[it.instruction]
+    assert [s.model_dump() for s in full.scores] == [s.model_dump() for s in small.scores]

@@ -11,7 +11,7 @@ import yaml
 from tests.fakes import HashBackend
 from workbench.design import Design
 from workbench.errors import WorkbenchError
-from workbench.instruments import load_instrument, load_instrument_file
+from workbench.instrument_files import load_instrument, load_instrument_file
 from workbench.probe import run_probe
 from workbench.prompts import item_text
 from workbench.scoring import score_instrument, score_terms

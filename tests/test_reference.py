@@ -7,7 +7,7 @@ import pytest
 
 from workbench import reference as ref
 from workbench.errors import WorkbenchError
-from workbench.instruments import load_instrument
+from workbench.instrument_files import load_instrument
 
 
 def test_hofstede_matrix_shape_ranges_and_missing_values():
@@ -178,3 +178,81 @@ def test_ess_variables_cover_every_pvq21_item_once():
     assert len(set(variables.values())) == 21
     # each item's notes name the same ESS variable
     assert all(pvq.item(i).notes == f"ESS variable {v}" for i, v in variables.items())
+
+
+# ---------------------------------------------------------------------- full WVS-7 battery
+def test_wvs_full_distributions_cover_every_item_with_shares_that_sum_to_one():
+    full = load_instrument("wvs7_full")
+    d = ref.wvs_full_distributions()
+    assert d["substantive"].all() and d["share"].notna().all()
+    assert d["item_id"].nunique() > 200
+    assert set(d["item_id"]) == {it.id for it in full.items}  # every item, no stray ones
+    sums = d.groupby(["iso3", "item_id"])["share"].sum()
+    assert (sums - 1).abs().max() < 1e-3  # within rounding (5 decimals per share)
+    assert not d.duplicated(["iso3", "item_id", "code"]).any()
+    assert d["share"].between(0, 1).all() and d["percent"].between(0, 100).all()
+    for item_id, group in d.groupby("item_id"):  # codes and labels are the instrument's
+        scale = full.scale_of(item_id)
+        labels = dict(zip(scale.codes, scale.labels["en"], strict=True))
+        assert set(group["code"]) == set(scale.codes), item_id  # every option for every country
+        assert (group["label"] == group["code"].map(labels)).all(), item_id
+    per_country = d.groupby("iso3")["item_id"].nunique()
+    assert (per_country >= 0.9 * len(full.items)).sum() >= 40  # most societies have most items
+
+
+def test_wvs_full_keeps_missing_answers_as_facts_outside_the_shares():
+    alld = ref.wvs_full_distributions(substantive=False)
+    facts = alld[~alld["substantive"]]
+    assert facts["share"].isna().all() and not facts.empty
+    assert {-1, -2, -5} <= set(facts["code"])  # don't know, no answer, other missing
+    full = load_instrument("wvs7_full")
+    volunteered = facts[facts["code"] >= 0]
+    for item_id, code in volunteered[["item_id", "code"]].drop_duplicates().itertuples(
+            index=False):
+        assert code not in full.scale_of(item_id).codes  # e.g. Q254 5 "I am not [nationality]"
+    # every published row sums to 100 percent over substantive and non-substantive codes
+    totals = alld.groupby(["iso3", "item_id"])["percent"].sum()
+    assert (totals - 100).abs().max() <= 0.6
+    # shares are the substantive percents renormalised
+    sub = alld[alld["substantive"]]
+    denom = sub.groupby(["iso3", "item_id"])["percent"].transform("sum")
+    assert ((sub["percent"] / denom - sub["share"]).abs() < 1e-4).all()
+
+
+def test_wvs_full_agrees_with_the_map_item_file_and_joins_on_iso3():
+    full = ref.wvs_full_distributions()
+    small = ref.wvs_distributions()
+    both = small.merge(full, on=["iso3", "item_id", "code"], suffixes=("_small", "_full"))
+    assert len(both) == len(small)  # every map-item row is in the full file
+    assert (both["share_small"] - both["share_full"]).abs().max() < 1e-4
+    assert set(full["iso3"]) <= set(ref.countries()["iso3"])
+    sidecar = ref.reference_sources().set_index("file").loc["wvs7_full_distributions.csv"]
+    assert "v6.0.0" in sidecar["version"] and "non-profit" in sidecar["terms"]
+
+
+def _converter():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "sources" / "wvs7_full" / "convert.py"
+    spec = importlib.util.spec_from_file_location("wvs7_full_convert", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_converter_helpers_on_hand_made_cases():
+    conv = _converter()
+    known = ["Q1", "Q2", "Q4", "Q234", "Q234A", "Q235"]
+    assert conv.expand("Q1-Q3", known) == ["Q1", "Q2"]  # ids missing in the source skipped
+    assert conv.expand("Q2-Q234A", known) == ["Q2", "Q4", "Q234", "Q234A"]
+    assert conv.expand("Q234A", known) == ["Q234A"]
+    # the trailing missing-data columns are decided by position; INAP by its text
+    assert [c for c, _ in conv.tail_codes(["Don't know No", "answer", "Missing"], "Q")] == [
+        conv.DONT_KNOW, conv.NO_ANSWER, conv.OTHER_MISSING]
+    assert conv.tail_codes(["Don't know", "No answer", "INAP: No internet"], "Q")[2][0] == \
+        conv.NOT_APPLICABLE
+    battery = {"split": ["first stem?", "other stem?"]}
+    assert conv.split_battery("A other stem?: Sub-item.", battery, "Q9") == "Sub-item"
+    with pytest.raises(conv.SpecError, match="Q9: none of the battery's split markers"):
+        conv.split_battery("no marker here", battery, "Q9")

@@ -11,7 +11,7 @@ import yaml
 
 from workbench.errors import WorkbenchError
 from workbench.exclusion import exclusion_flags
-from workbench.instruments import instruments_dir, load_instrument_file
+from workbench.instrument_files import instruments_dir, load_instrument_file
 from workbench.scoring import (
     item_values,
     sampled_distributions,

@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--items", type=_csv, help="restrict to these item ids")
+    p.add_argument("--blocks", type=_csv,
+                   help="restrict to these questionnaire blocks (e.g. religion,ethics)")
     p.add_argument("--out", default="results", help="results directory (default: results/)")
     p.add_argument("--dtype", default="float32")
     p.add_argument("--trust-remote-code", action="store_true",
@@ -192,6 +194,7 @@ def _probe(args: argparse.Namespace) -> int:
         "paraphrases": args.paraphrases, "answer_formats": args.answer_formats,
         "instructions": args.instructions, "mode": args.mode, "repeats": args.repeats,
         "temperature": args.temperature, "seed": args.seed, "items": args.items,
+        "blocks": args.blocks,
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if args.design:
@@ -229,7 +232,7 @@ def _backend_options(items: list[str]) -> dict[str, object]:
 
 def _check_instrument_files(instruments: list[str]) -> None:
     """Load every instrument once so that a file that is not UTF-8 is named (not a traceback)."""
-    from workbench.instruments import load_instrument
+    from workbench.instrument_files import load_instrument
 
     for name in instruments:
         try:
@@ -259,7 +262,11 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _instruments(args: argparse.Namespace) -> int:
-    from workbench.instruments import available_instruments, load_instrument, load_instrument_file
+    from workbench.instrument_files import (
+        available_instruments,
+        load_instrument,
+        load_instrument_file,
+    )
 
     if args.check:
         try:

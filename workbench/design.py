@@ -19,7 +19,8 @@ import yaml
 
 from workbench.errors import WorkbenchError
 from workbench.followups import format_given
-from workbench.instruments import Instrument, Item, load_instrument
+from workbench.instrument_files import load_instrument
+from workbench.instruments import Instrument, Item
 from workbench.personas import Persona, expand_personas
 from workbench.prompts import (
     CONTENT_FREE_PREFIX,
@@ -57,6 +58,7 @@ class Design:
     seed: int = 0
     template: str = "default"
     items: list[str] | None = None  # restrict to these item ids (all instruments)
+    blocks: list[str] | None = None  # restrict to these questionnaire blocks (instrument blocks)
     custom_personas: dict[str, str] = field(default_factory=dict)
     content_free: bool = False  # adds content-free pseudo items (contextual calibration)
     name: str = "probe"
@@ -78,10 +80,10 @@ class Design:
 
         # Types first (YAML gives strings for quoted numbers, numbers for bare ones).
         str_lists = ("models", "instruments", "personas", "languages", "orders",
-                     "answer_formats", "instructions", "items")
+                     "answer_formats", "instructions", "items", "blocks")
         for name in str_lists:
             value = getattr(self, name)
-            if value is None and name == "items":
+            if value is None and name in ("items", "blocks"):
                 continue
             if isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]
@@ -273,10 +275,19 @@ class Design:
                 for scale_id, item in first.items() for i in range(n_texts)]
 
     def _items(self, instrument: Instrument) -> list:
-        if self.items is None:
-            chosen = list(instrument.items)
-        else:
-            chosen = [it for it in instrument.items if it.id in set(self.items)]
+        chosen = list(instrument.items)
+        if self.blocks is not None:
+            if not instrument.blocks:
+                raise WorkbenchError(
+                    f"design lists blocks {self.blocks}, but instrument '{instrument.id}' has no "
+                    "blocks: drop `blocks` or that instrument")
+            unknown = [b for b in self.blocks if b not in instrument.blocks]
+            if unknown and (len(self.instruments) == 1
+                            or not set(self.blocks) & set(instrument.blocks)):
+                instrument.block_items(unknown)  # raises naming close and known block ids
+            chosen = [it for it in chosen if it.block in set(self.blocks)]
+        if self.items is not None:
+            chosen = [it for it in chosen if it.id in set(self.items)]
         ids = {it.id for it in chosen}
         for it in chosen:
             if it.follows is not None and it.follows.item not in ids:

@@ -11,14 +11,11 @@ from __future__ import annotations
 import difflib
 import operator
 from functools import cached_property
-from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from workbench.datafiles import invalid, read_mapping
 from workbench.errors import WorkbenchError
-from workbench.paths import data_dir
 
 
 class _Strict(BaseModel):
@@ -130,6 +127,14 @@ class FollowUp(_Strict):
     exclude_answer: bool = True
 
 
+class Block(_Strict):
+    """A thematic section of a questionnaire (e.g. WVS-7 "Religious values"), so that a design
+    or an analysis can take a whole section by its id."""
+
+    label: str
+    notes: str | None = None
+
+
 class Item(_Strict):
     """One survey question."""
 
@@ -137,6 +142,7 @@ class Item(_Strict):
     text: dict[str, str]
     scale: str
     instruction: str | None = None
+    block: str | None = None
     dimension: str | None = None
     reverse: bool = False
     role: Literal["scored", "catch", "index_input", "unscored"] = "scored"
@@ -218,6 +224,7 @@ class Instrument(_Strict):
     languages: dict[str, LanguageInfo]
     scales: dict[str, Scale]
     instructions: dict[str, dict[str, str]] = Field(default_factory=dict)
+    blocks: dict[str, Block] = Field(default_factory=dict)
     items: list[Item] = Field(min_length=1)
     scores: list[Score] = Field(default_factory=list)
     exclusions: list[Exclusion] = Field(default_factory=list)
@@ -244,6 +251,11 @@ class Instrument(_Strict):
                     f"item '{it.id}' uses instruction '{it.instruction}', which is not defined "
                     f"under 'instructions'"
                 )
+            if it.block is not None and it.block not in self.blocks:
+                raise ValueError(
+                    f"item '{it.id}' is in block '{it.block}', which is not defined under "
+                    f"'blocks' (defined: {sorted(self.blocks)})" + suggest(it.block, self.blocks)
+                )
             for lang in it.text:
                 if lang not in self.languages:
                     raise ValueError(
@@ -261,6 +273,10 @@ class Instrument(_Strict):
             for name, scale in self.scales.items():
                 if lang not in scale.labels:
                     raise ValueError(f"scale '{name}' lacks labels in declared language '{lang}'")
+        empty = sorted(set(self.blocks) - {it.block for it in self.items})
+        if empty:
+            raise ValueError(f"block(s) {empty} have no items: put items in them (`block: ...` on "
+                             "an item) or remove them from 'blocks'")
         score_ids = [s.id for s in self.scores]
         if len(set(score_ids)) != len(score_ids):
             raise ValueError(f"duplicate score id(s) in {score_ids}")
@@ -269,7 +285,7 @@ class Instrument(_Strict):
                 if item_id not in known:
                     raise ValueError(
                         f"score '{s.id}' refers to unknown item '{item_id}'"
-                        + _suggest(item_id, known)
+                        + suggest(item_id, known)
                     )
                 item = self.item(item_id)
                 if item.role == "catch":
@@ -307,7 +323,7 @@ class Instrument(_Strict):
         for ex in self.exclusions:
             if ex.item not in known:
                 raise ValueError(
-                    f"exclusion rule refers to unknown item '{ex.item}'" + _suggest(ex.item, known)
+                    f"exclusion rule refers to unknown item '{ex.item}'" + suggest(ex.item, known)
                 )
             scale = self.scales[self.item(ex.item).scale]
             if scale.type != "ordinal":
@@ -338,11 +354,24 @@ class Instrument(_Strict):
         except KeyError:
             raise WorkbenchError(
                 f"instrument '{self.id}' has no item '{item_id}'"
-                + _suggest(item_id, set(self._by_id))
+                + suggest(item_id, set(self._by_id))
             ) from None
 
     def scale_of(self, item_id: str) -> Scale:
         return self.scales[self.item(item_id).scale]
+
+    def block_items(self, blocks: str | list[str]) -> list[Item]:
+        """The items of one or more blocks, in questionnaire order."""
+        wanted = [blocks] if isinstance(blocks, str) else list(blocks)
+        unknown = [b for b in wanted if b not in self.blocks]
+        if unknown:
+            raise WorkbenchError(
+                f"instrument '{self.id}' has no block(s) {unknown}"
+                + (suggest(unknown[0], set(self.blocks)) if self.blocks else "")
+                + (f"; its blocks: {', '.join(self.blocks)}" if self.blocks
+                   else "; it defines no blocks")
+            )
+        return [it for it in self.items if it.block in set(wanted)]
 
     def score(self, score_id: str) -> Score:
         for s in self.scores:
@@ -408,7 +437,7 @@ def _check_follow_up(item: Item, ids: list[str], instrument: Instrument) -> None
     first = item.follows.item
     if first not in ids:
         raise ValueError(f"item '{item.id}' follows unknown item '{first}'"
-                         + _suggest(first, set(ids)))
+                         + suggest(first, set(ids)))
     if ids.index(first) >= ids.index(item.id):
         raise ValueError(f"item '{item.id}' follows '{first}', which must come before it: "
                          "move it up in the items list")
@@ -428,53 +457,6 @@ def _check_follow_up(item: Item, ids: list[str], instrument: Instrument) -> None
                          "option scale, which leaves one option: nothing to ask")
 
 
-def _suggest(name: str, choices: set[str] | list[str]) -> str:
+def suggest(name: str, choices: set[str] | list[str]) -> str:
     close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
     return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-
-
-def instruments_dir() -> Path:
-    return data_dir() / "instruments"
-
-
-def available_instruments() -> list[str]:
-    """Ids of the instruments shipped under ``data/instruments``."""
-    return sorted(p.stem for p in instruments_dir().glob("*.yaml"))
-
-
-def load_instrument_file(path: str | Path) -> Instrument:
-    """Load and validate one instrument file, turning schema errors into one clear message."""
-    path = Path(path)
-    if not path.is_file():
-        raise WorkbenchError(f"instrument file '{path}' does not exist: check the path")
-    raw = read_mapping(path, "instrument file", "id, name, items, ...")
-    try:
-        return Instrument.model_validate(raw)
-    except ValidationError as exc:
-        raise invalid(exc, "instrument file", path, "data/instruments/README.md", _KEY_HINTS
-                      ) from exc
-
-
-#: Where an unknown key that people often write belongs instead.
-_KEY_HINTS = {"reverse": " (reverse keying belongs to an item: write `reverse: true` on that "
-                         "item)"}
-
-
-_CACHE: dict[str, Instrument] = {}
-
-
-def load_instrument(name_or_path: str | Path) -> Instrument:
-    """Load a shipped instrument by id (``mfq30``) or any instrument file by path."""
-    text = str(name_or_path)
-    if text.endswith((".yaml", ".yml")) or "/" in text:
-        return load_instrument_file(text)
-    if text not in _CACHE:
-        path = instruments_dir() / f"{text}.yaml"
-        if not path.is_file():
-            known = available_instruments()
-            raise WorkbenchError(
-                f"unknown instrument '{text}'" + _suggest(text, known)
-                + f"; shipped instruments: {', '.join(known)}"
-            )
-        _CACHE[text] = load_instrument_file(path)
-    return _CACHE[text]

@@ -74,6 +74,21 @@ def wvs_distributions() -> pd.DataFrame:
     return _csv("wvs7_item_distributions.csv").copy()
 
 
+def wvs_full_distributions(substantive: bool = True) -> pd.DataFrame:
+    """Per-country answer percentages for every item of ``wvs7_full`` (WVS-7, Q1-Q259).
+
+    Columns ``iso3, country, item_id, code, label, percent, share, substantive``. With
+    ``substantive=True`` (default) only the answer options, whose ``share`` sums to 1 per
+    country and item; ``False`` also returns "don't know", "no answer", other missing codes
+    and volunteered answers (``share`` empty), kept as published facts.
+    """
+    d = _csv("wvs7_full_distributions.csv").copy()
+    d["substantive"] = d["substantive"].astype(str).eq("True")
+    if substantive:
+        d = d[d["substantive"]].reset_index(drop=True)
+    return d
+
+
 def wvs_item_means() -> pd.DataFrame:
     """Country mean code per WVS-7 item (from the answer shares): ``iso3, item_id, mean``."""
     d = wvs_distributions()

@@ -16,7 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from workbench.errors import WorkbenchError
-from workbench.instruments import Instrument, load_instrument
+from workbench.instrument_files import load_instrument
+from workbench.instruments import Instrument
 
 
 def _safe(value: object) -> str:

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.instruments import Instrument, Score, load_instrument
+from workbench.instrument_files import load_instrument
+from workbench.instruments import Instrument, Score
 from workbench.prompts import is_content_free
 
 #: Columns that identify a request's experimental condition (see the data contract; the

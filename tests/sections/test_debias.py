@@ -15,7 +15,7 @@ from tests.fakes import PositionContentBackend
 from workbench import sections
 from workbench.design import Design
 from workbench.errors import WorkbenchError
-from workbench.instruments import load_instrument
+from workbench.instrument_files import load_instrument
 from workbench.probe import run_probe
 from workbench.sections import debias, render
 from workbench.sections.estimators import calibration_items

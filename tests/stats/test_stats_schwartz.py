@@ -9,7 +9,7 @@ import pytest
 from tests.test_pvq21 import CODES, _dists
 from workbench import reference as ref
 from workbench.errors import WorkbenchError
-from workbench.instruments import load_instrument
+from workbench.instrument_files import load_instrument
 from workbench.schwartz_figures import circumplex_figure
 from workbench.scoring import score_instrument
 from workbench.stats.schwartz import (

@@ -77,7 +77,7 @@ def respondent_store(tmp_path_factory):
     with prompt-hash noise on every option."""
     from tests.validity.backends import MixtureBackend, preferred_labels
     from workbench.design import Design
-    from workbench.instruments import load_instrument
+    from workbench.instrument_files import load_instrument
     from workbench.probe import run_probe
 
     prefs = {}

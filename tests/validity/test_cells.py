@@ -61,7 +61,7 @@ def test_bad_frames(toy):
 
 
 def test_instrument_label_from_the_name():
-    from workbench.instruments import load_instrument
+    from workbench.instrument_files import load_instrument
 
     assert instrument_label(load_instrument("mfq30")) == "MFQ-30"
     assert instrument_label(load_instrument("vsm2013")) == "VSM 2013"

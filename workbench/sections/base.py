@@ -27,7 +27,8 @@ import pandas as pd
 
 from workbench import reference
 from workbench.errors import WorkbenchError
-from workbench.instruments import Instrument, load_instrument
+from workbench.instrument_files import load_instrument
+from workbench.instruments import Instrument
 from workbench.sections.estimators import Estimate, apply_estimator
 from workbench.sections.settings import Settings
 from workbench.stats import bootstrap_scores
