@@ -51,8 +51,8 @@ SAMPLE_NOTE = (
     "prompt variants (option order, paraphrase, language) and, in log-probability mode, its "
     "answer distributions (the expected code of each request) as the sample. Scores describe "
     "the model under this design, not a population. VSM constants (C) only shift an index; "
-    "they default to 0 here, so VSM indices are not on Hofstede's country scale unless you "
-    "pass constants."
+    "they default to 0, so VSM indices are not on Hofstede's country scale unless constants "
+    "are passed or anchored; the Hofstede chart states which constants it uses."
 )
 
 
@@ -88,6 +88,9 @@ class ReportData:
     models: list[str]
     instruments: list[str]
     notes: list[str] = field(default_factory=list)
+    #: Results computed once per report and shared by sections (e.g. the validity verdicts,
+    #: :func:`workbench.sections.marks.report_validity`), keyed by what they depend on.
+    cache: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
     def dists(self, instrument: str) -> pd.DataFrame:
         return self.distributions[self.distributions["instrument"] == instrument]

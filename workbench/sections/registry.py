@@ -9,9 +9,10 @@ names a scorer and its metrics in one decorator). A section function is register
     def hofstede_section(data: ReportData, settings: Settings) -> Section: ...
 
 ``reports`` maps a report kind to the section's position in that report (a section may sit
-in several reports). The decorated function stamps ``key`` and ``title`` on the
-:class:`~workbench.sections.base.Section` it returns, and defaults ``settings`` to
-:class:`~workbench.sections.settings.Settings()`.
+in several reports). ``lead`` optionally builds an escaped HTML block shown first, before the
+section's notes (the validity section's executive summary). The decorated function stamps
+``key`` and ``title`` on the :class:`~workbench.sections.base.Section` it returns, and
+defaults ``settings`` to :class:`~workbench.sections.settings.Settings()`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # only for annotations: base imports nothing from here either
 
 SectionFn = Callable[["ReportData", Settings], "Section"]
 FiguresFn = Callable[["Section"], "list[go.Figure | None]"]
+LeadFn = Callable[["Section"], str]
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class SectionSpec:
     compute: SectionFn
     figures: FiguresFn | None
     module: str
+    lead: LeadFn | None = None
 
     @property
     def anchor(self) -> str:
@@ -57,7 +60,8 @@ _REGISTRY: dict[str, SectionSpec] = {}
 
 
 def section(key: str, *, title: str, reports: Mapping[str, int], description: str = "",
-            figures: FiguresFn | None = None) -> Callable[[Callable[..., Section]], SectionFn]:
+            figures: FiguresFn | None = None, lead: LeadFn | None = None
+            ) -> Callable[[Callable[..., Section]], SectionFn]:
     """Register a section function under ``key``; two sections with one key raise."""
     if not key or not title:
         raise WorkbenchError("a report section needs a key and a title")
@@ -82,7 +86,7 @@ def section(key: str, *, title: str, reports: Mapping[str, int], description: st
 
         _REGISTRY[key] = SectionSpec(key=key, title=title, description=description,
                                      reports=dict(reports), compute=compute, figures=figures,
-                                     module=fn.__module__)
+                                     module=fn.__module__, lead=lead)
         compute.spec = _REGISTRY[key]  # type: ignore[attr-defined]
         return compute
 
@@ -130,3 +134,11 @@ def figures(sec: Section) -> list[go.Figure]:
     if spec.figures is None or not sec.data:
         return []
     return [f for f in spec.figures(sec) if f is not None]
+
+
+def lead(sec: Section) -> str:
+    """The escaped HTML block a computed section shows first ("" when it has none)."""
+    if not sec.key or not sec.data:
+        return ""
+    spec = get(sec.key)
+    return spec.lead(sec) if spec.lead is not None else ""
