@@ -104,7 +104,6 @@ def verdict_table(verdicts: pd.DataFrame, by: list[str]) -> pd.DataFrame:
             "entropy": fmt(row["entropy"]),
             "catch items": ("n/a" if pd.isna(row["catch_failed"])
                             else "failed" if bool(row["catch_failed"]) else "passed"),
-            "reasons": row["reasons"],
         })
     return pd.DataFrame(rows)
 
@@ -121,10 +120,22 @@ def _cutoffs(th: Thresholds, rule: str) -> str:
     return "; ".join(parts)
 
 
+def _catch_rule(instrument: str, statistic: str) -> str:
+    """A catch item's exclusion rule from the instrument file, e.g. ``exclude if > 2``."""
+    inst = shipped_instrument(instrument)
+    item = statistic.partition(":")[2]
+    words = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    rules = [f"{ex.item}: exclude if {words[ex.op]} {ex.value:g}" for ex in
+             (inst.exclusions if inst is not None else []) if not item or ex.item == item]
+    return "; ".join(rules) or "no catch items"
+
+
 def _estimate(row: pd.Series) -> str:
     est = row["estimate"]
     if est is None or (isinstance(est, float) and math.isnan(est)):
         return "n/a"
+    if row["statistic"] == "coverage":
+        return f"{int(est)} items"
     text = fmt(float(est), 3) + interval(row["ci_low"], row["ci_high"], 3)
     p = row.get("p_value")
     return text + (f" ({p_text(float(p))})" if p is not None and not pd.isna(p) else "")
@@ -140,15 +151,32 @@ def statistics_table(table: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
     out["estimate [CI]"] = [_estimate(r) for _, r in table.iterrows()]
     out["cut-offs"] = [
         "" if role == "info" and pd.isna(cut) else
-        "the instrument's exclusion rule (threshold column)" if rule == "catch_items" else
-        _cutoffs(th, rule)
-        for rule, role, cut in zip(table["rule"], table["role"], table["threshold"],
-                                   strict=True)]
+        _catch_rule(str(inst), str(stat)) if rule == "catch_items" else _cutoffs(th, rule)
+        for inst, stat, rule, role, cut in zip(table["instrument"], table["statistic"],
+                                               table["rule"], table["role"],
+                                               table["threshold"], strict=True)]
     out["threshold"] = table["threshold"]
     out["pass"] = ["–" if pd.isna(p) else "✔ yes" if bool(p) else "✘ no"
                    for p in table["passes"]]
     out["outcome"] = table["outcome"]
     return out.reset_index(drop=True)
+
+
+def wide_statistics(stats: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """One row per statistic, one column per cell (``by`` minus instrument): ``estimate [CI]
+    · pass outcome``, so the models of one instrument read side by side."""
+    cells = [c for c in by if c != "instrument"]
+    marks_ = {"✔ yes": "✔", "✘ no": "✘", "–": ""}
+    frame = stats.assign(
+        cell=stats[cells].astype(str).agg(" / ".join, axis=1),
+        value=[f"{e} · {marks_.get(p, p)} {o}".replace("·  ", "· ")
+               for e, p, o in zip(stats["estimate [CI]"], stats["pass"], stats["outcome"],
+                                  strict=True)])
+    order = list(dict.fromkeys(frame["statistic"]))
+    wide = frame.pivot_table(index=["statistic", "role", "cut-offs"], columns="cell",
+                             values="value", aggfunc="first", sort=False).reset_index()
+    wide["_o"] = wide["statistic"].map({s: i for i, s in enumerate(order)})
+    return wide.sort_values("_o").drop(columns="_o").reset_index(drop=True)
 
 
 def _sentences(sentences: dict[str, list[str]]) -> pd.DataFrame:
@@ -205,9 +233,11 @@ def validity_section(data: ReportData, settings: Settings) -> Section:
     stats = statistics_table(overall.table, th)
     sec.data["statistics"] = stats
     for inst, sub in stats.groupby("instrument", sort=False):
-        sec.tables[f"Validity statistics: {_instrument_name(str(inst))} (estimate with "
-                   f"{settings.ci:.0%} interval, cut-offs, pass)"] = sub.drop(
-            columns="instrument")
+        sec.tables[f"Validity statistics: {_instrument_name(str(inst))} (per model: estimate "
+                   f"with {settings.ci:.0%} interval · pass and outcome)"] = wide_statistics(
+            sub, list(OVERALL))
+    sec.tables["Reasons for each verdict, in words"] = overall.verdicts[
+        [*OVERALL, "verdict", "reasons"]].assign(verdict=lambda f: f["verdict"].map(label))
     return sec
 
 
