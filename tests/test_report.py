@@ -18,6 +18,7 @@ from tests.fakes import HashBackend, ScriptedTextBackend
 from workbench import sections
 from workbench.design import Design
 from workbench.errors import WorkbenchError
+from workbench.paths import display_path
 from workbench.probe import run_probe
 from workbench.report import (
     export_html,
@@ -140,6 +141,38 @@ def test_compare_report_sections_figures_and_offline_plotly(compare_report):
     assert "LOW" in text  # the low-reliability flag is visible
     assert "p_holm" in text and "p_bh" in text and "effect_size" in text
     assert "How scores are computed" in plain
+
+
+ABSOLUTE = ("/tmp/", "/root/", "/home/", "/work/")
+
+
+def assert_no_machine_paths(text: str) -> None:
+    """No absolute path of this machine (the store and the report live under /tmp here)."""
+    found = {p: text.count(p) for p in ABSOLUTE if p in text}
+    assert not found, found
+
+
+def test_compare_report_opens_with_the_validity_summary(compare_report):
+    text = _text(compare_report.html)
+    verdicts = text.index('id="wb-verdicts"')
+    assert verdicts < text.index("Report settings") < text.index('id="Data-coverage"')
+    assert text.index('id="Validity:-are-the-answers-about-the-content?"') < verdicts
+    assert text.index("About-this-report") < text.index("How scores are computed")
+    assert "✘ position-driven" in text and 'class="wb-sentences"' in text
+    # the later score tables carry the mark, and their sections say so in words
+    assert text.count("<th>validity</th>") >= 4
+    assert any(n.startswith("Not interpretable: the mfq30 foundation scores")
+               for n in notes_in(text))
+
+
+def test_reports_show_no_absolute_machine_paths(compare_report, report_store, tmp_path):
+    text = _text(compare_report.html)
+    assert_no_machine_paths(text)
+    assert "<td>../report-store</td>" in text  # the results folder, relative to the report
+    shown = _text(export_html(compare_report.ipynb, tmp_path / "code.html", show_code=True))
+    assert_no_machine_paths(shown)  # the injected parameters too
+    probe = run_report("probe", models=["alpha"], results=report_store, out=tmp_path / "p")
+    assert_no_machine_paths(_text(probe))
 
 
 def test_compare_report_escapes_model_and_persona_text(compare_report):
@@ -338,7 +371,7 @@ def test_failing_cell_keeps_the_partial_notebook(report_store, tmp_path):
     message = str(info.value)
     kept = (out / "broken.ipynb").resolve()
     assert "ValueError: boom 7" in message and "cell" in message
-    assert f"partial executed notebook is kept at {kept}" in message
+    assert f"partial executed notebook is kept at {display_path(kept)}" in message
     assert "\n" not in message
     nb = nbformat.read(kept, as_version=4)
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"

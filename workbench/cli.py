@@ -15,6 +15,7 @@ import traceback
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
+from workbench.paths import display_path
 
 
 def _csv(text: str) -> list[str]:
@@ -166,7 +167,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from workbench.store import ResultStore
 
         for path in ResultStore(args.out, read_only=True).export(args.to, args.format):
-            print(path)
+            print(display_path(path))
         return 0
     if args.command == "scores":
         return _scores(args)
@@ -176,7 +177,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         html = run_report(args.kind, models=args.models, instruments=args.instruments,
                           results=args.results, out=args.out, extra=args.param,
                           show_code=args.show_code, cell_timeout=args.cell_timeout)
-        print(html)
+        print(display_path(html))
         return 0
     raise AssertionError(args.command)
 

@@ -36,7 +36,7 @@ from traitlets import default
 
 from workbench.assignments import parse_assignments
 from workbench.errors import WorkbenchError
-from workbench.paths import project_root
+from workbench.paths import display_path, project_root
 
 #: Report kinds of ``workbench report`` and their notebooks.
 NOTEBOOKS = {
@@ -263,16 +263,19 @@ def run_report(
         cell_timeout = _env_seconds("WORKBENCH_CELL_TIMEOUT", 1800)
     declared = notebook_parameters(notebook)
     results_path = Path(results).resolve()
-    store = ResultStore(results_path, read_only=True)  # clear error now if there are no results
+    store = ResultStore(results, read_only=True)  # clear error now if there are no results
     if models:
         stored = set(store.query("SELECT DISTINCT model FROM requests")["model"])
         if not set(models) & stored:
             raise WorkbenchError(
-                f"none of the models {list(models)} has results in '{results_path}' (stored: "
-                f"{', '.join(sorted(stored)) or 'none'}): pass --models from that list")
+                f"none of the models {list(models)} has results in "
+                f"'{display_path(results_path)}' (stored: {', '.join(sorted(stored)) or 'none'}): "
+                "pass --models from that list")
     params: dict[str, Any] = {}
     if "results_dir" in declared:
-        params["results_dir"] = str(results_path)
+        # relative to the kernel's working directory (the report folder): the report shows
+        # the folder it read, and an absolute machine path must not end up in it
+        params["results_dir"] = _relative(results_path, Path(out).resolve())
     params.update(_selection(declared, models, instruments, stem))
     params.update(parse_extra(extra))
     params = check_parameters(params, declared, notebook.name)
@@ -298,12 +301,13 @@ def run_report(
         evalue = (str(exc.evalue).strip().splitlines() or [""])[0][:300]
         raise WorkbenchError(
             f"report {stem} failed in cell {exc.exec_count} (cell index {exc.cell_index}) with "
-            f"{exc.ename}: {evalue}; the partial executed notebook is kept at {ipynb}: open it "
-            "to see the traceback") from exc
+            f"{exc.ename}: {evalue}; the partial executed notebook is kept at "
+            f"{display_path(ipynb)}: open it to see the traceback") from exc
     except WorkbenchError:
         raise
     except Exception as exc:  # kernel died, timed out or could not start
-        kept = f"; the partial executed notebook is kept at {ipynb}" if ipynb.exists() else ""
+        kept = (f"; the partial executed notebook is kept at {display_path(ipynb)}"
+                if ipynb.exists() else "")
         from nbclient.exceptions import CellTimeoutError
 
         if isinstance(exc, CellTimeoutError):
@@ -314,10 +318,20 @@ def run_report(
         first_line = (str(exc).strip().splitlines() or [""])[0][:300]
         raise WorkbenchError(
             f"report {stem} could not run ({type(exc).__name__}: {first_line})"
-            f"{kept}: check that ipykernel is installed in {sys.prefix} and the cell limits"
+            f"{kept}: check that ipykernel is installed in {display_path(sys.prefix)} and the "
+            "cell limits"
         ) from exc
     export_html(ipynb, html, show_code=show_code)
     return html
+
+
+def _relative(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` (``..`` steps allowed); absolute only when there is no
+    relative form (another drive on Windows)."""
+    try:
+        return os.path.relpath(path, base)
+    except ValueError:
+        return str(path)
 
 
 def _execute_with_one_retry(execute: Callable[[], Any], stem: str, cell_timeout: int) -> None:
@@ -423,10 +437,13 @@ def _chromium(args: list[str], timeout: int) -> subprocess.CompletedProcess:
                                  "raise the timeout") from exc
 
 
-def rendered_dom(html: str | Path, budget_ms: int = 10000, timeout: int = 120) -> str:
-    """The DOM of an HTML file after scripts ran in headless Chromium (``--dump-dom``)."""
+def rendered_dom(html: str | Path, budget_ms: int = 10000, timeout: int = 120,
+                 window: tuple[int, int] | None = None) -> str:
+    """The DOM of an HTML file after scripts ran in headless Chromium (``--dump-dom``), in a
+    ``window`` = (width, height) viewport when given (for layout checks)."""
     uri = Path(html).resolve().as_uri()
-    proc = _chromium([f"--virtual-time-budget={budget_ms}", "--dump-dom", uri], timeout)
+    size = [f"--window-size={window[0]},{window[1]}"] if window else []
+    proc = _chromium([*size, f"--virtual-time-budget={budget_ms}", "--dump-dom", uri], timeout)
     if proc.returncode != 0 and not proc.stdout:
         raise WorkbenchError(f"chromium failed on {html} (exit {proc.returncode}): "
                              f"{proc.stderr.strip().splitlines()[-1:]}")

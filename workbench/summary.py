@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from workbench.design import Design
+from workbench.paths import display_path
 from workbench.scoring import score_instrument
 from workbench.store import ResultStore
 
@@ -59,5 +60,5 @@ def probe_summary(result, design: Design) -> str:
         checks = checks[checks["model"].isin(models)]
         lines += ["", "## Answer distributions", "",
                   checks.to_markdown(index=False, floatfmt=".4f")]
-    lines += ["", f"Results: {store.path} ({store.count()} stored answers)"]
+    lines += ["", f"Results: {display_path(store.path)} ({store.count()} stored answers)"]
     return "\n".join(lines)

@@ -63,7 +63,8 @@ def test_anchored_hofstede_section_recovers_offsets_and_ranks_own_countries(monk
         for p, iso in rows for d in offset])
     monkeypatch.setattr(culture, "score_instrument", lambda *a, **k: scores)
     data = SimpleNamespace(dists=lambda inst: pd.DataFrame({"x": [1]}),
-                           answers=pd.DataFrame({"persona": [p for p, _ in rows]}))
+                           answers=pd.DataFrame({"persona": [p for p, _ in rows]}),
+                           distributions=pd.DataFrame(), models=["m"], cache={})
     sec = culture.anchored_hofstede_section(data, Settings(baseline="none", k_nearest=3))
     const = sec.data["constants"].set_index("score_id")
     assert const["constant"].to_dict() == pytest.approx(offset)
@@ -74,6 +75,7 @@ def test_anchored_hofstede_section_recovers_offsets_and_ranks_own_countries(monk
     assert (own["n_anchor_personas"] == len(countries) - 1).all()
     near = next(t for c, t in sec.tables.items() if c.startswith("Countries nearest"))
     assert near.iloc[0]["iso3"] == "MEX" and near.iloc[0]["euclidean"] == pytest.approx(0)
+    assert set(near["validity"]) == {"not judged"}  # no answer distributions to judge here
 
 
 def test_anchored_hofstede_section_needs_three_country_personas():

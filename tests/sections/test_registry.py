@@ -26,9 +26,11 @@ def test_every_report_has_an_ordered_layout_of_distinct_titles():
         positions = [s.reports[kind] for s in specs]
         assert positions == sorted(positions) and len(set(positions)) == len(positions)
         assert len({s.title for s in specs}) == len(specs)
+    for kind in sections.report_kinds():  # validity first, then what the report is about
+        assert [s.key for s in sections.layout(kind)][:2] == ["validity", "about"]
     keys = [s.key for s in sections.layout("compare")]
-    assert keys.index("coverage") < keys.index("debias") < keys.index("hofstede") < keys.index(
-        "mfq30")  # position bias and debiased scores before the first scores
+    assert keys.index("about") < keys.index("coverage") < keys.index("debias") < keys.index(
+        "hofstede") < keys.index("mfq30")  # position bias and debiased scores before scores
     assert sections.layout("culture")[-1].key == "provenance"  # shared by three reports
     assert set(sections.get("provenance").reports) == {"compare", "probe", "culture"}
 
@@ -37,7 +39,7 @@ def test_compute_stamps_key_and_title_and_figures_follow_the_spec(data):
     sec = sections.compute("hofstede", data, sections.Settings(n_boot=50, countries=["JPN"]))
     assert (sec.key, sec.title) == ("hofstede", "Hofstede dimensions (VSM 2013)")
     figs = sections.figures(sec)
-    assert len(figs) == 1 and figs[0].layout.title.text.startswith("Hofstede profile")
+    assert len(figs) == 1 and figs[0].layout.title.text.startswith("Hofstede dimensions")
     assert sections.figures(sections.compute("provenance", data)) == []  # no figures
 
 

@@ -49,6 +49,9 @@ def test_show_report_displays_headings_then_each_section_in_layout_order(data, m
     render.show_report("probe", data, Settings(max_items=5))
     headings = [s for s in shown if s.startswith("<h2 ")]
     assert headings == [render.heading_html(s) for s in render.registry.layout("probe")]
-    first, second = (shown.index(h) for h in headings[:2])
+    keys = [s.key for s in render.registry.layout("probe")]
+    assert keys[:3] == ["validity", "about", "probe_overview"]
+    assert 'id="wb-verdicts"' in shown[shown.index(headings[0]) + 1]  # the summary leads
+    first, second = (shown.index(h) for h in headings[2:4])
     assert any("Requests by instrument, mode and status" in s for s in shown[first:second])
-    assert "<figure>" in shown[shown.index(headings[1]):shown.index(headings[2])]
+    assert "<figure>" in shown[shown.index(headings[3]):shown.index(headings[4])]

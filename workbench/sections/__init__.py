@@ -14,7 +14,9 @@ API: :func:`get` (one :class:`SectionSpec`), :func:`layout` (the ordered section
 report kind), :func:`compute` (one :class:`Section`), :func:`show` / :func:`show_report`
 (heading, description, notes, figures, tables) and :func:`figures`. Importing this package
 imports every section module below, so the registry is complete; adding a section is one
-new module and one import line here (see docs/architecture.md).
+new module and one import line here (see docs/architecture.md). Every section that shows
+scores marks them with their cell's validity verdict (:func:`mark_scores`, computed once per
+report by :func:`report_validity`).
 """
 
 # Section modules: importing one registers its sections. A new section is a new module and
@@ -27,6 +29,7 @@ from workbench.sections import (
     mfq,
     overview,
     robustness,
+    validity,
     wvs,
 )
 from workbench.sections.base import (
@@ -38,6 +41,7 @@ from workbench.sections.base import (
     pick_model,
     sort_items,
 )
+from workbench.sections.marks import mark_scores, report_validity
 from workbench.sections.overview import header, show_header
 from workbench.sections.registry import (
     SectionSpec,
@@ -65,8 +69,8 @@ from workbench.sections.settings import Settings
 __all__ = [
     "NOT_AVAILABLE", "SAMPLE_NOTE", "ReportData", "Section", "SectionSpec", "Settings",
     "comparison", "compute", "culture", "debias", "figures", "get", "header", "hofstede", "layout",
-    "load", "mfq", "overview", "pick_model", "report_kinds", "robustness", "section",
-    "section_html", "section_keys", "setup_offline_plotly", "show", "show_figure",
-    "show_header", "show_note", "show_report", "show_section", "show_table", "sort_items",
-    "table_html", "wvs",
+    "load", "mark_scores", "mfq", "overview", "pick_model", "report_kinds", "report_validity",
+    "robustness", "section", "section_html", "section_keys", "setup_offline_plotly", "show",
+    "show_figure", "show_header", "show_note", "show_report", "show_section", "show_table",
+    "sort_items", "table_html", "validity", "wvs",
 ]

@@ -53,8 +53,8 @@ SAMPLE_NOTE = (
     "prompt variants (option order, paraphrase, language) and, in log-probability mode, its "
     "answer distributions (the expected code of each request) as the sample. Scores describe "
     "the model under this design, not a population. VSM constants (C) only shift an index; "
-    "they default to 0 here, so VSM indices are not on Hofstede's country scale unless you "
-    "pass constants."
+    "they default to 0, so VSM indices are not on Hofstede's country scale unless constants "
+    "are passed or anchored; the Hofstede chart states which constants it uses."
 )
 
 
@@ -103,6 +103,9 @@ class ReportData:
     @property
     def estimator(self) -> str:
         return self.estimation.method if self.estimation is not None else "raw"
+    #: Results computed once per report and shared by sections (e.g. the validity verdicts,
+    #: :func:`workbench.sections.marks.report_validity`), keyed by what they depend on.
+    cache: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
     def dists(self, instrument: str) -> pd.DataFrame:
         """The instrument's distributions under the report's estimator (raw by default)."""

@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from workbench.scoring import UNIT
+from workbench.sections import marks
 from workbench.sections.base import (
     NOT_AVAILABLE,
     ReportData,
@@ -29,20 +30,31 @@ from workbench.stats import correct_pvalues, permutation_test_scores
 
 
 def effect_sizes(tests: pd.DataFrame) -> go.Figure:
-    """Effect size per score and model pair; filled markers = significant after Holm."""
+    """Effect size per score and model pair; filled markers = significant after Holm. A
+    difference involving a model whose cell is not interpretable (``validity_a`` /
+    ``validity_b``) is faded."""
     t = safe_frame(tests)
     t = t.assign(pair=t["a"] + " vs " + t["b"], label=t["instrument"] + ":" + t["score_id"])
+    faded_all = np.zeros(len(t), dtype=bool)
+    for col in ("validity_a", "validity_b"):
+        if col in t.columns:
+            faded_all |= marks.unreadable(t[col])
+    t["faded"] = faded_all
     fig = go.Figure()
     for pair, sub in t.groupby("pair", sort=False):
         sig = sub["significant_holm"].fillna(False).astype(bool)
-        fig.add_scatter(x=sub["effect_size"], y=sub["label"], mode="markers", name=pair,
-                        marker={"size": 10, "symbol": np.where(sig, "circle", "circle-open")},
+        opacity = np.where(sub["faded"], marks.FADED_MARKER_OPACITY, 1.0)
+        fig.add_scatter(x=sub["effect_size"], y=sub["label"], mode="markers",
+                        name=marks.legend_name(pair, bool(sub["faded"].all())),
+                        marker={"size": 10, "symbol": np.where(sig, "circle", "circle-open"),
+                                "opacity": opacity},
                         customdata=np.stack([sub["p_holm"].to_numpy(dtype=float)], axis=-1),
                         hovertemplate=f"{pair}<br>%{{y}}: d=%{{x:.2f}}, p(Holm)="
                                       "%{customdata[0]:.3g}<extra></extra>")
     fig.add_vline(x=0, line_color="#888")
-    return style_figure(fig, "Effect sizes (filled: significant after Holm)",
-                        height=160 + 18 * t["label"].nunique(), xaxis_title="Cohen's d")
+    style_figure(fig, "Effect sizes (filled: significant after Holm)",
+                 height=160 + 18 * t["label"].nunique(), xaxis_title="Cohen's d")
+    return marks.caption(fig, bool(faded_all.any()))
 
 
 def comparison_figures(s: Section) -> list[go.Figure]:
@@ -105,12 +117,17 @@ def comparison_section(data: ReportData, settings: Settings) -> Section:
         if col not in tests.columns:
             tests[col] = np.nan
     tests["significant_holm"] = tests["p_holm"] < alpha
+    tests = marks.mark_scores(tests, data, settings, model_col="a", column="validity_a")
+    tests = marks.mark_scores(tests, data, settings, model_col="b", column="validity_b")
+    sides = pd.concat([tests[[c, f"validity_{c}"]].set_axis(["model", marks.VALIDITY], axis=1)
+                       for c in ("a", "b")], ignore_index=True)
+    marks.note_marks(sec, sides, "scores compared in these tests")
     sec.data["tests"] = tests
     sec.tables[f"Score differences (permutation tests; Holm and BH over all {len(tests)} "
                f"tests, alpha {alpha})"] = tests[[
                    "instrument", "score_id", "a", "b", "score_a", "score_b", "difference",
                    "effect_size", "p_value", "p_holm", "p_bh", "significant_holm", "test",
-                   "n_units_a", "n_units_b"]]
+                   "n_units_a", "n_units_b", "validity_a", "validity_b"]]
     sec.notes.append("effect size: difference / pooled SD of unit-level scores (units = "
                      "persona x variant x repeat combinations of each model); when both "
                      "models were asked the same units the test is a paired sign-flip test "

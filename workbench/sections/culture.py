@@ -20,6 +20,7 @@ from scipy import stats as sps
 
 from workbench import reference
 from workbench.scoring import score_instrument
+from workbench.sections import marks
 from workbench.sections.base import (
     NOT_AVAILABLE,
     ReportData,
@@ -59,10 +60,18 @@ def persona_scatter(points: pd.DataFrame, x: str = "human", y: str = "persona_sc
             fig.add_scatter(x=ms[x], y=ms[y], mode="markers+text", text=ms["iso3"],
                             textposition="top center", name=model, legendgroup=model,
                             marker_color=palette[model], showlegend=i == 0,
-                            row=i // cols + 1, col=i % cols + 1,
+                            marker_opacity=_opacity(ms), row=i // cols + 1, col=i % cols + 1,
                             hovertemplate=f"{model}<br>%{{text}}: human %{{x:.2f}}, "
                                           "persona %{y:.2f}<extra></extra>")
-    return style_figure(fig, title, height=300 * rows + 80)
+    style_figure(fig, title, height=300 * rows + 80)
+    return marks.caption(fig, marks.is_faded(p))
+
+
+def _opacity(frame: pd.DataFrame) -> np.ndarray | float:
+    """Per point: faded where the persona's validity verdict is not interpretable."""
+    if marks.VALIDITY not in frame.columns:
+        return 1.0
+    return np.where(marks.unreadable(frame[marks.VALIDITY]), marks.FADED_MARKER_OPACITY, 1.0)
 
 
 def persona_map(points: pd.DataFrame, countries: pd.DataFrame,
@@ -83,7 +92,7 @@ def persona_map(points: pd.DataFrame, countries: pd.DataFrame,
                         name=f"{model}: country -> persona", hoverinfo="skip")
         fig.add_scatter(x=ms[f"estimate_{SE}"], y=ms[f"estimate_{TS}"], mode="markers+text",
                         text=ms["iso3"], textposition="bottom center", name=f"{model} personas",
-                        marker={"color": palette[model], "size": 10},
+                        marker={"color": palette[model], "size": 10, "opacity": _opacity(ms)},
                         hovertemplate="%{text} persona<extra></extra>")
     if baseline is not None and not baseline.empty:
         b = safe_frame(baseline)
@@ -91,8 +100,9 @@ def persona_map(points: pd.DataFrame, countries: pd.DataFrame,
                         text=b["model"], name="no persona", marker={"symbol": "star",
                                                                     "size": 16},
                         hovertemplate="%{text} without persona<extra></extra>")
-    return style_figure(fig, "Country personas on the map (line: real country -> persona)",
-                        height=600, **MAP_AXIS_TITLES)
+    style_figure(fig, "Country personas on the map (line: real country -> persona)",
+                 height=600, **MAP_AXIS_TITLES)
+    return marks.caption(fig, marks.is_faded(p))
 
 
 def persona_hofstede_figures(s: Section) -> list[go.Figure]:
@@ -196,10 +206,14 @@ def persona_hofstede_section(data: ReportData, settings: Settings) -> Section:
     pts = scores.merge(cp, on="persona").merge(
         hof.rename(columns={"dimension": "score_id", "score": "human"})[
             ["iso3", "country", "score_id", "human"]], on=["iso3", "score_id"])
-    pts = pts.rename(columns={"score": "persona_score"})[
-        ["model", "persona", "iso3", "country", "score_id", "persona_score", "human"]]
+    pts = marks.mark_scores(pts.rename(columns={"score": "persona_score"})[
+        ["model", "persona", "iso3", "country", "score_id", "persona_score", "human"]],
+        data, settings, instrument="vsm2013")
+    marks.note_marks(sec, pts, "country-persona VSM 2013 indices")
     sec.data["points"] = pts
-    corr = correlation_table(pts, "human", "persona_score", ["model", "score_id"], ci)
+    corr = marks.mark_scores(
+        correlation_table(pts, "human", "persona_score", ["model", "score_id"], ci), data,
+        settings, instrument="vsm2013")
     sec.data["correlation"] = corr
     sec.tables[f"Persona score vs the country's Hofstede score, over countries (Pearson r "
                f"with {ci:.0%} CI)"] = corr
@@ -222,6 +236,7 @@ def persona_hofstede_section(data: ReportData, settings: Settings) -> Section:
         else:
             sec.notes.append(f"no '{baseline}' persona answers: cannot say whether country "
                              "personas move toward their country")
+        own = marks.mark_scores(own, data, settings, instrument="vsm2013")
         sec.data["own_country"] = own
         n = dist.groupby(["model", "persona"])["iso3"].nunique().max()
         which = ("every dimension the profile has" if min_dims is None
@@ -265,6 +280,8 @@ def anchored_hofstede_section(data: ReportData, settings: Settings) -> Section:
     constants = attempt(sec, "anchored constants", anchor_vsm_constants, scores, ref, mapping)
     if constants is None:
         return sec
+    constants = marks.mark_scores(constants, data, settings, instrument="vsm2013")
+    marks.note_marks(sec, constants, "anchored constants and profiles")
     sec.data["constants"] = constants
     sec.tables["Constants C fitted on the country personas (residual_sd: spread over countries "
                "of published - index - C)"] = constants
@@ -279,8 +296,11 @@ def anchored_hofstede_section(data: ReportData, settings: Settings) -> Section:
                        k=settings.k_nearest, by=["model"])
         if near is not None:
             sec.tables[f"Countries nearest to the anchored '{baseline}' profile (Euclidean, "
-                       "countries with all six dimensions)"] = near
+                       "countries with all six dimensions)"] = marks.mark_scores(
+                near.assign(persona=baseline), data, settings, instrument="vsm2013")
     _leave_one_out_ranks(sec, scores, ref, mapping)
+    marks.mark_tables(sec, data, settings, ("Own country's rank", "Summary: median"),
+                      instrument="vsm2013")
     sec.notes.append(
         "Anchoring removes each dimension's average offset between the model's country "
         "personas and the published scores; it cannot correct how the model orders countries. "
@@ -341,20 +361,24 @@ def persona_map_section(data: ReportData, settings: Settings) -> Section:
     if wide is None:
         return sec
     wmap = reference.wvs_map()
+    wide = marks.mark_scores(wide, data, settings, instrument="wvs7")
     pts = wide.merge(cp, on="persona").merge(
         wmap[["iso3", "country", TS, SE]], on="iso3")
+    marks.note_marks(sec, pts, "country-persona map positions")
     sec.data["points"] = pts
     sec.data["baseline"] = wide[wide["persona"] == baseline]
     sec.data["countries"] = wmap
     long = pd.concat([
         pts.assign(axis=ax, persona_position=pts[f"estimate_{ax}"], human=pts[ax])
         for ax in (TS, SE)], ignore_index=True)
-    corr = correlation_table(long, "human", "persona_position", ["model", "axis"], ci)
+    corr = marks.mark_scores(
+        correlation_table(long, "human", "persona_position", ["model", "axis"], ci), data,
+        settings, instrument="wvs7")
     sec.data["correlation"] = corr
     sec.tables[f"Persona map position vs the country's position (Pearson r with {ci:.0%} "
                "CI)"] = corr
     sec.tables["Positions"] = pts[["model", "persona", "country", TS, f"estimate_{TS}", SE,
-                                   f"estimate_{SE}"]]
+                                   f"estimate_{SE}", marks.VALIDITY]]
     sec.notes.append(
         f"positions are regression estimates (R² {wide[f'r_squared_{TS}'].iloc[0]:.2f} and "
         f"{wide[f'r_squared_{SE}'].iloc[0]:.2f} in sample, "
@@ -397,8 +421,10 @@ def persona_similarity_section(data: ReportData, settings: Settings) -> Section:
     own = own.merge(base, on=["model", "iso3"], how="left")
     own["more_similar_than_baseline"] = own["similarity"] > own["baseline_similarity"]
     n = sim.groupby(["model", "persona"])["iso3"].nunique().max()
+    own = marks.mark_scores(own, data, settings, instrument="wvs7")
+    marks.note_marks(sec, own, "country-persona WVS similarities")
     sec.data["own_country"] = own
     sec.tables[f"Own country's similarity rank among {n} countries"] = own[[
         "model", "persona", "country", "similarity", "rank", "baseline_similarity",
-        "baseline_rank", "more_similar_than_baseline", "n_items"]]
+        "baseline_rank", "more_similar_than_baseline", "n_items", marks.VALIDITY]]
     return sec

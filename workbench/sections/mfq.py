@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from workbench import reference
 from workbench.exclusion import exclusion_flags
 from workbench.scoring import UNIT, score_instrument
+from workbench.sections import marks
 from workbench.sections.base import (
     ReportData,
     Section,
@@ -35,19 +36,26 @@ FIGURE_TITLES = {"mfq30": "MFQ-30 foundations", "mfq2": "MFQ-2 foundations"}
 
 def foundation_bars(scores: pd.DataFrame, norms: pd.DataFrame | None = None,
                     title: str = "Moral foundations") -> go.Figure:
-    """Grouped bars of foundation scores per model with intervals; norms as diamonds."""
+    """Grouped bars of foundation scores per model with intervals; norms as diamonds. A model
+    whose validity verdict is not interpretable is faded and hatched (column ``validity``)."""
     s = safe_frame(scores)
     fig = go.Figure()
+    faded_any = False
     for model, sub in s.groupby("model", sort=False):
-        fig.add_bar(x=sub["score_id"], y=sub["score"], name=model, error_y=interval_bars(sub),
-                    hovertemplate=f"{model}<br>%{{x}}: %{{y:.2f}}<extra></extra>")
+        faded = marks.is_faded(sub)
+        faded_any |= faded
+        fig.add_bar(x=sub["score_id"], y=sub["score"], name=marks.legend_name(model, faded),
+                    error_y=interval_bars(sub),
+                    hovertemplate=f"{model}<br>%{{x}}: %{{y:.2f}}<extra></extra>",
+                    **marks.trace_style(faded, bar=True))
     if norms is not None and not norms.empty:
         n = safe_frame(norms)
         for group, sub in n.groupby("group", sort=False):
             fig.add_scatter(x=sub["foundation"], y=sub["mean"], mode="markers",
                             name=f"{group} (human)", marker={"symbol": "diamond", "size": 11},
                             hovertemplate=f"{group}<br>%{{x}}: %{{y:.2f}}<extra></extra>")
-    return style_figure(fig, title, barmode="group", yaxis_title="foundation score")
+    style_figure(fig, title, barmode="group", yaxis_title="foundation score")
+    return marks.caption(fig, faded_any)
 
 
 def mfq_figures(s: Section) -> list[go.Figure]:
@@ -91,7 +99,9 @@ def mfq_section(data: ReportData, settings: Settings, instrument: str) -> Sectio
     if scores is None:
         return sec
     boot = bootstrap_or_note(sec, d, instrument, ["model"], settings, items=True)
-    prof = with_intervals(scores, boot, ["model"])
+    prof = marks.mark_scores(with_intervals(scores, boot, ["model"]), data, settings,
+                             instrument=instrument)
+    marks.note_marks(sec, prof, f"{instrument} foundation scores")
     sec.data["scores"] = prof
     sec.tables[f"Foundation scores with {settings.ci:.0%} bootstrap intervals"] = prof
     norms = _mfq_norms(sec, instrument, settings.countries, settings.mfq30_norm_groups)
@@ -103,10 +113,12 @@ def mfq_section(data: ReportData, settings: Settings, instrument: str) -> Sectio
                        instrument, by=["model", "persona"])
         if by_p is not None:
             sec.data["by_persona"] = by_p
-            sec.tables["Scores by persona"] = by_p.pivot_table(
+            sec.tables["Scores by persona"] = marks.mark_scores(by_p.pivot_table(
                 index=["model", "persona"], columns="score_id", values="score",
-                sort=False).reset_index()
+                sort=False).reset_index(), data, settings, instrument=instrument)
     _catch_items(sec, d, instrument)
+    marks.mark_tables(sec, data, settings, ("Model scores as z", "Model minus", "Catch items"),
+                      instrument=instrument)
     return sec
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from importlib import metadata
 
 import pandas as pd
 
 from workbench import reference
+from workbench.paths import display_path
 from workbench.sections.base import (
     NOT_AVAILABLE,
     SAMPLE_NOTE,
@@ -31,6 +33,11 @@ from workbench.sections.settings import Settings
 PACKAGES = ("workbench", "numpy", "pandas", "scipy", "statsmodels", "duckdb", "plotly",
             "papermill", "nbconvert", "nbformat", "ipykernel", "ipywidgets", "transformers",
             "torch")
+#: Settings the "About this report" table always lists (the validity verdicts use them in
+#: every report); any other setting is listed when it differs from its default.
+ABOUT_ALWAYS = ("estimator", "n_boot", "n_perm", "ci", "seed")
+#: Settings shown as the data rows of the header instead (the selection).
+_SELECTION = ("results_dir", "models", "model", "instruments", "personas")
 
 
 def header(data: ReportData, settings: Settings | None = None,
@@ -38,7 +45,7 @@ def header(data: ReportData, settings: Settings | None = None,
     """What this report is about: store, selection and the settings named in ``shown``
     (one row per setting)."""
     settings = settings or Settings()
-    rows = [("results", str(data.results_dir.resolve())),
+    rows = [("results", display_path(data.results_dir)),
             ("generated", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
             ("models", ", ".join(data.models)), ("instruments", ", ".join(data.instruments)),
             ("answers", str(len(data.answers)))]
@@ -49,12 +56,40 @@ def header(data: ReportData, settings: Settings | None = None,
 def show_header(data: ReportData, settings: Settings | None = None,
                 shown: Sequence[str] = ()) -> None:
     """Display the report settings table and the note on how scores are computed (and,
-    where the estimator fell back to raw scores, the one note saying where and why)."""
+    where the estimator fell back to raw scores, the one note saying where and why); the
+    report notebooks show them in the "About this report" section, after the summary."""
     show_table(header(data, settings, shown), "Report settings")
     show_note(SAMPLE_NOTE)
     estimation = data.using((settings or Settings()).estimator).estimation
     if estimation is not None and estimation.note:
         show_note(estimation.note)
+
+
+def about_settings(settings: Settings) -> list[str]:
+    """The settings the "About this report" table lists: :data:`ABOUT_ALWAYS`, then every
+    other setting whose value differs from its default (selection settings excepted)."""
+    default = Settings()
+    changed = [f.name for f in fields(Settings) if f.name not in (*ABOUT_ALWAYS, *_SELECTION)
+               and settings.value(f.name) != default.value(f.name)]
+    return [*ABOUT_ALWAYS, *changed]
+
+
+@section("about", title="About this report", reports={"compare": 2, "probe": 2, "culture": 2},
+         description="What was read (the results folder, as given or relative to the report "
+                     "folder), the settings, and how scores are computed.")
+def about_section(data: ReportData, settings: Settings) -> Section:
+    """The settings table (:func:`header` with :func:`about_settings`) and the sample note."""
+    sec = Section(notes=[SAMPLE_NOTE])
+    sec.tables["Report settings"] = header(data, settings, about_settings(settings))
+    if data.estimation is not None and data.estimation.note:  # the estimator fell back to raw
+        sec.notes.append(data.estimation.note)
+    return sec
+
+
+def _shown_id(model_id: object) -> object:
+    """A model id that is a local path (a model directory) without the machine's layout."""
+    text = str(model_id)
+    return display_path(text) if text.startswith("/") else model_id
 
 
 def _versions(packages: Sequence[str]) -> pd.DataFrame:
@@ -148,7 +183,8 @@ def provenance_section(data: ReportData, settings: Settings) -> Section:
     prov = attempt(sec, "model provenance", data.store.provenance)
     if prov is not None:
         models = {m.split(" [")[0] for m in data.models}
-        prov = prov[prov["model"].isin(models)]
+        prov = prov[prov["model"].isin(models)].copy()
+        prov["model_id"] = prov["model_id"].map(_shown_id)
         sec.tables["Models and answers (from the result store)"] = prov
     sources = attempt(sec, "reference sources", reference.reference_sources)
     if sources is not None:

@@ -9,10 +9,11 @@ names a scorer and its metrics in one decorator). A section function is register
     def hofstede_section(data: ReportData, settings: Settings) -> Section: ...
 
 ``reports`` maps a report kind to the section's position in that report (a section may sit
-in several reports). The decorated function stamps ``key`` and ``title`` on the
-:class:`~workbench.sections.base.Section` it returns, defaults ``settings`` to
-:class:`~workbench.sections.settings.Settings()` and hands the section the data under the
-``estimator`` setting (:meth:`~workbench.sections.base.ReportData.using`).
+in several reports). ``lead`` optionally builds an escaped HTML block shown first, before the
+section's notes (the validity section's executive summary). The decorated function stamps
+``key`` and ``title`` on the :class:`~workbench.sections.base.Section` it returns, defaults
+``settings`` to :class:`~workbench.sections.settings.Settings()` and hands the section the
+data under the ``estimator`` setting (:meth:`~workbench.sections.base.ReportData.using`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # only for annotations: base imports nothing from here either
 
 SectionFn = Callable[["ReportData", Settings], "Section"]
 FiguresFn = Callable[["Section"], "list[go.Figure | None]"]
+LeadFn = Callable[["Section"], str]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class SectionSpec:
     compute: SectionFn
     figures: FiguresFn | None
     module: str
+    lead: LeadFn | None = None
 
     @property
     def anchor(self) -> str:
@@ -58,7 +61,8 @@ _REGISTRY: dict[str, SectionSpec] = {}
 
 
 def section(key: str, *, title: str, reports: Mapping[str, int], description: str = "",
-            figures: FiguresFn | None = None) -> Callable[[Callable[..., Section]], SectionFn]:
+            figures: FiguresFn | None = None, lead: LeadFn | None = None
+            ) -> Callable[[Callable[..., Section]], SectionFn]:
     """Register a section function under ``key``; two sections with one key raise."""
     if not key or not title:
         raise WorkbenchError("a report section needs a key and a title")
@@ -86,7 +90,7 @@ def section(key: str, *, title: str, reports: Mapping[str, int], description: st
 
         _REGISTRY[key] = SectionSpec(key=key, title=title, description=description,
                                      reports=dict(reports), compute=compute, figures=figures,
-                                     module=fn.__module__)
+                                     module=fn.__module__, lead=lead)
         compute.spec = _REGISTRY[key]  # type: ignore[attr-defined]
         return compute
 
@@ -134,3 +138,11 @@ def figures(sec: Section) -> list[go.Figure]:
     if spec.figures is None or not sec.data:
         return []
     return [f for f in spec.figures(sec) if f is not None]
+
+
+def lead(sec: Section) -> str:
+    """The escaped HTML block a computed section shows first ("" when it has none)."""
+    if not sec.key or not sec.data:
+        return ""
+    spec = get(sec.key)
+    return spec.lead(sec) if spec.lead is not None else ""

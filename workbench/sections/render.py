@@ -199,8 +199,9 @@ def show_note(text: str) -> None:
 
 
 def section_html(sec: Section, figures: bool = True) -> str:
-    """Notes, figures and tables of a section as one escaped HTML fragment."""
-    parts = [note_html(n) for n in sec.notes]
+    """Lead block, notes, figures and tables of a section as one escaped HTML fragment."""
+    parts = [block for block in (registry.lead(sec),) if block]
+    parts += [note_html(n) for n in sec.notes]
     if figures:
         parts += [figure_html(f) for f in registry.figures(sec)]
     parts += [table_html(t, caption) for caption, t in sec.tables.items()]
@@ -208,7 +209,10 @@ def section_html(sec: Section, figures: bool = True) -> str:
 
 
 def show_section(sec: Section, figures: bool = True) -> None:
-    """Display a computed section: its notes, then its figures, then its tables."""
+    """Display a computed section: its lead block, notes, figures, then its tables."""
+    block = registry.lead(sec)
+    if block:
+        _display_html(block)
     for n in sec.notes:
         show_note(n)
     if figures:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from workbench import reference
 from workbench.scoring import item_values
+from workbench.sections import marks
 from workbench.sections.base import (
     ReportData,
     Section,
@@ -37,31 +39,42 @@ MAP_AXIS_TITLES = {"xaxis_title": "survival  <->  self-expression",
 # ---------------------------------------------------------------------- figures
 def similarity_bars(similarity: pd.DataFrame, k: int = 10,
                     by: str = "model") -> go.Figure:
-    """Top-k countries by WVS answer similarity, one panel per model."""
+    """Top-k countries by WVS answer similarity, one panel per model (a not-interpretable
+    model's panel faded and hatched)."""
     s = safe_frame(similarity)
     groups = list(dict.fromkeys(s[by]))
-    fig = make_subplots(rows=1, cols=max(len(groups), 1), subplot_titles=groups,
-                        shared_xaxes=True)
+    faded = {g: marks.is_faded(s[s[by] == g]) for g in groups}
+    fig = make_subplots(rows=1, cols=max(len(groups), 1), shared_xaxes=True,
+                        subplot_titles=[marks.legend_name(g, faded[g]) for g in groups])
     for i, g in enumerate(groups, start=1):
         sub = s[s[by] == g].sort_values("similarity", ascending=False).head(k)[::-1]
         fig.add_bar(x=sub["similarity"], y=sub["country"], orientation="h", name=g,
                     showlegend=False, row=1, col=i,
-                    hovertemplate="%{y}: %{x:.3f}<extra></extra>")
-    return style_figure(fig, f"Top {k} countries by answer similarity (1 - JS distance)",
-                        height=120 + 28 * k)
+                    hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+                    **marks.trace_style(faded[g], bar=True))
+    style_figure(fig, f"Top {k} countries by answer similarity (1 - JS distance)",
+                 height=120 + 28 * k)
+    return marks.caption(fig, any(faded.values()))
 
 
 def item_dots(items: pd.DataFrame, title: str = "WVS item means") -> go.Figure:
     """Item means of models (large) and selected countries (small) per item."""
     it = safe_frame(items)
     fig = go.Figure()
+    faded_any = False
     for (subject, kind), sub in it.groupby(["subject", "kind"], sort=False):
-        fig.add_scatter(x=sub["value"], y=sub["item_id"], mode="markers", name=subject,
+        faded = kind == "model" and marks.is_faded(sub)
+        faded_any |= faded
+        star = "star-open" if faded else "star"
+        fig.add_scatter(x=sub["value"], y=sub["item_id"], mode="markers",
+                        name=marks.legend_name(subject, faded),
                         marker={"size": 13 if kind == "model" else 8,
-                                "symbol": "star" if kind == "model" else "circle"},
-                        hovertemplate=f"{subject}<br>%{{y}}: %{{x:.2f}}<extra></extra>")
-    return style_figure(fig, title, xaxis_title="mean code", height=160 + 28 *
-                        max(it["item_id"].nunique(), 4))
+                                "symbol": star if kind == "model" else "circle"},
+                        hovertemplate=f"{subject}<br>%{{y}}: %{{x:.2f}}<extra></extra>",
+                        **marks.trace_style(faded))
+    style_figure(fig, title, xaxis_title="mean code", height=160 + 28 *
+                 max(it["item_id"].nunique(), 4))
+    return marks.caption(fig, faded_any)
 
 
 def cultural_map(countries: pd.DataFrame, models: pd.DataFrame, label: str = "model",
@@ -79,13 +92,16 @@ def cultural_map(countries: pd.DataFrame, models: pd.DataFrame, label: str = "mo
                         textposition="top center", marker={"color": "#555", "size": 9},
                         hovertemplate="%{text}<extra></extra>")
     m = safe_frame(models)
-    for _, row in m.iterrows():
+    faded_all = (marks.unreadable(m[marks.VALIDITY]) if marks.VALIDITY in m.columns
+                 else np.zeros(len(m), dtype=bool))
+    for (_, row), faded in zip(m.iterrows(), faded_all, strict=True):
         # an open star: outside the countries' range of indicators (the regression
         # extrapolates there, see inglehart_welzel_position)
         outside = any(bool(row.get(f"extrapolation_{axis}", False)) for axis in (TS, SE))
         fig.add_scatter(
             x=[row[f"estimate_{SE}"]], y=[row[f"estimate_{TS}"]], mode="markers+text",
-            name=str(row[label]) + (" (extrapolated)" if outside else ""),
+            name=marks.legend_name(str(row[label]) + (" (extrapolated)" if outside else ""),
+                                   bool(faded)), **marks.trace_style(bool(faded)),
             text=[str(row[label])], textposition="bottom center",
             marker={"symbol": "star-open" if outside else "star", "size": 16},
             error_x={"type": "data", "symmetric": False,
@@ -96,7 +112,8 @@ def cultural_map(countries: pd.DataFrame, models: pd.DataFrame, label: str = "mo
                      "arrayminus": [row[f"estimate_{TS}"] - row[f"pi_low_{TS}"]]},
             hovertemplate=f"{row[label]}<br>self-expression %{{x:.2f}}<br>"
                           f"secular %{{y:.2f}}<extra></extra>")
-    return style_figure(fig, title, height=600, **MAP_AXIS_TITLES)
+    style_figure(fig, title, height=600, **MAP_AXIS_TITLES)
+    return marks.caption(fig, bool(faded_all.any()))
 
 
 def wvs_figures(s: Section) -> list[go.Figure | None]:
@@ -142,8 +159,9 @@ def wvs_section(data: ReportData, settings: Settings) -> Section:
     sim = attempt(sec, "WVS similarity", wvs_similarity, d, cd, by=by, min_items=min_items)
     if sim is None or sim.empty:
         return sec
-    sim = sim.copy()
+    sim = marks.mark_scores(sim, data, settings, instrument="wvs7")
     sim["rank"] = sim.groupby(by)["similarity"].rank(ascending=False, method="min")
+    marks.note_marks(sec, sim, "WVS answer similarities")
     sec.data["similarity"] = sim
     which = ("on every item the model answered" if min_items is None
              else f"on at least {min_items} shared items")
@@ -166,10 +184,13 @@ def wvs_section(data: ReportData, settings: Settings) -> Section:
             cm.rename(columns={"mean": "value"})[["subject", "kind", "item_id", "value"]],
         ], ignore_index=True)
         items = items[items["item_id"].isin(iv["item_id"])]
+        items = marks.mark_scores(items, data, settings, instrument="wvs7",
+                                  model_col="subject")
         sec.data["items"] = items
-        sec.tables["Item means (ordinal items): models and selected countries"] = (
-            items.pivot_table(index="item_id", columns="subject", values="value",
-                              sort=False).reset_index())
+        sec.tables["Item means (ordinal items): models [validity] and selected countries"] = (
+            marks.mark_columns(items.pivot_table(index="item_id", columns="subject",
+                                                 values="value", sort=False).reset_index(),
+                               data, settings, "wvs7"))
     return sec
 
 
@@ -241,6 +262,8 @@ def map_section(data: ReportData, settings: Settings) -> Section:
             f"extrapolated (indicators outside the countries' range, leverage above every "
             f"country's): {', '.join(map(str, flagged))}: the placement goes beyond the "
             "countries the regression was fitted on")
+    wide = marks.mark_scores(wide, data, settings, instrument="wvs7")
+    marks.note_marks(sec, wide, "map positions")
     sec.data["models"] = wide
     countries_frame = reference.wvs_map()
     countries_frame["selected"] = countries_frame["iso3"].isin(
@@ -250,5 +273,5 @@ def map_section(data: ReportData, settings: Settings) -> Section:
         "model", f"estimate_{TS}", f"pi_low_{TS}", f"pi_high_{TS}", f"estimate_{SE}",
         f"pi_low_{SE}", f"pi_high_{SE}", f"r_squared_{TS}", f"r_squared_loo_{TS}",
         f"r_squared_{SE}", f"r_squared_loo_{SE}", f"extrapolation_{TS}", f"extrapolation_{SE}",
-        "n_countries", "n_items"]]
+        "n_countries", "n_items", marks.VALIDITY]]
     return sec
