@@ -15,7 +15,7 @@ import pytest
 from tests.validity.backends import MixtureBackend, preferred_labels
 from workbench import sections
 from workbench.design import Design
-from workbench.instruments import load_instrument
+from workbench.instrument_files import load_instrument
 from workbench.probe import run_probe
 from workbench.sections import marks
 from workbench.sections.hofstede import hofstede_section
