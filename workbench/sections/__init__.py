@@ -23,9 +23,11 @@ from workbench.sections import (
     comparison,
     culture,
     hofstede,
+    languages,
     mfq,
     overview,
     robustness,
+    schwartz,
     wvs,
 )
 from workbench.sections.base import (
@@ -63,9 +65,9 @@ from workbench.sections.settings import Settings
 
 __all__ = [
     "NOT_AVAILABLE", "SAMPLE_NOTE", "ReportData", "Section", "SectionSpec", "Settings",
-    "comparison", "compute", "culture", "figures", "get", "header", "hofstede", "layout",
-    "load", "mfq", "overview", "pick_model", "report_kinds", "robustness", "section",
-    "section_html", "section_keys", "setup_offline_plotly", "show", "show_figure",
-    "show_header", "show_note", "show_report", "show_section", "show_table", "sort_items",
-    "table_html", "wvs",
+    "comparison", "compute", "culture", "figures", "get", "header", "hofstede", "languages",
+    "layout", "load", "mfq", "overview", "pick_model", "report_kinds", "robustness",
+    "schwartz", "section", "section_html", "section_keys", "setup_offline_plotly", "show",
+    "show_figure", "show_header", "show_note", "show_report", "show_section", "show_table",
+    "sort_items", "table_html", "wvs",
 ]
