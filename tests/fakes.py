@@ -67,6 +67,36 @@ class PreferredLabelBackend:
         return [f"I would choose {self._key(r.messages[-1].content)}." for r in requests]
 
 
+class ShownLabelBackend:
+    """Puts ``p`` on the option labelled ``label`` when the prompt shows it, else answers
+    uniformly: with a label of one language only, it answers differently per language."""
+
+    supports_logprobs = True
+
+    def __init__(self, label: str, p: float = 0.6, name: str = "shown-label") -> None:
+        self.label, self.p = label, p
+        self.info = ModelInfo(key=name, model_id=name, backend="synthetic",
+                              file_hash=f"synthetic-{name}-{label}-{p}")
+
+    def score_options(self, requests: Sequence[ScoreRequest]) -> list[OptionScores]:
+        out = []
+        for r in requests:
+            lines = [line.strip() for line in r.messages[-1].content.splitlines()]
+            k = len(r.options)
+            keys = [m.group(1) for line in lines
+                    if (m := re.match(r"^(\w+)\. (.*)$", line)) and m.group(2) == self.label]
+            if keys:
+                probs = [self.p if o.strip() == keys[0] else (1 - self.p) / (k - 1)
+                         for o in r.options]
+            else:
+                probs = [1 / k] * k
+            out.append(OptionScores(tuple(math.log(p) for p in probs), tuple(1 for _ in probs)))
+        return out
+
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[str]:
+        raise AssertionError("log-prob scoring only")
+
+
 class ScriptedTextBackend:
     """Generation-only backend returning fixed texts in turn (e.g. hostile or refusing text)."""
 

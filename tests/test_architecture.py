@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("instruments", ["workbench.instruments", "workbench.design", "workbench.prompts",
                      "workbench.personas", "workbench.parsing", "workbench.followups",
                      "workbench.scoring", "workbench.exclusion", "workbench.reference",
-                     "workbench.instrument_files", "workbench.goqa"]),
+                     "workbench.instrument_files", "workbench.goqa", "workbench.languages"]),
     ("backends", ["workbench.backends"]),
     ("models", ["workbench.models"]),
     ("probe/store", ["workbench.probe", "workbench.store", "workbench.store_schema"]),

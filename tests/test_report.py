@@ -12,12 +12,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import nbformat
+import pandas as pd
 import pytest
 
 from tests.fakes import HashBackend, ScriptedTextBackend
 from workbench import sections
 from workbench.design import Design
 from workbench.errors import WorkbenchError
+from workbench.instrument_files import load_instrument
 from workbench.paths import display_path
 from workbench.probe import run_probe
 from workbench.report import (
@@ -232,6 +234,38 @@ def test_probe_report(report_store, tmp_path):
     assert any(n.startswith("Language effects") or "same language" in n for n in notes)
     assert not [n for n in notes if "it failed" in n]
     assert (tmp_path / "probe_model.ipynb").is_file()
+
+
+def test_probe_report_shows_schwartz_values_and_language_effects(tmp_path, monkeypatch):
+    """PVQ-21 values with a hand-made ESS table given by a relative path (the notebook runs in
+    --out), and MFQ-2 in English and Spanish with the wording status beside the numbers."""
+    root = tmp_path / "store"
+    backends = {"alpha": HashBackend("alpha")}
+    for instrument, languages in (("pvq21", ["en"]), ("mfq2", ["en", "es"])):
+        run_probe(Design(models=["alpha"], instruments=[instrument], languages=languages,
+                         orders=["original", "reversed"]),
+                  root, backends=backends, progress=False)
+    profile = list(load_instrument("pvq21").profile)
+    rows = [{"iso3": iso3, "country": name, "essround": 10, "score_id": sid,
+             "mean": shift + 0.1 * i, "n": 10, "source": "hand-made test table"}
+            for iso3, name, shift in (("DEU", "Germany", 0.0), ("FRA", "France", 0.5))
+            for i, sid in enumerate(profile)]
+    pd.DataFrame(rows).to_csv(tmp_path / "ess.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    out = run_report("probe", models=["alpha"], results=root, out=tmp_path / "out",
+                     extra=["n_boot=200", "ess_values=ess.csv"])
+    text = _text(out)
+    assert_section_headings(text, "probe")
+    assert_offline_html(text)
+    assert "scatterpolar" in text  # the circumplex
+    notes = notes_in(text)
+    assert any(n.startswith("ESS reference: 2 countries") for n in notes)
+    assert "Nearest ESS countries on centred values" in html.unescape(text)
+    plain = html.unescape(text)
+    assert "Language effect per score: score(language) - score(en)" in plain
+    assert "items: en official, es official; prompt frame written here (not official)" in plain
+    assert any(n.startswith("mfq2 in es: items: official") for n in notes)
+    assert not [n for n in notes if "it failed" in n or ("ESS" in n and "not available" in n)]
 
 
 def test_probe_report_of_a_generation_model_escapes_its_text(report_store, tmp_path):

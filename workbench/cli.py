@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("instruments", help="list instruments, or check an instrument file")
     i.add_argument("--check", metavar="FILE", help="validate an instrument YAML file")
+    i.add_argument("--languages", action="store_true",
+                   help="print the instruments x languages table (official/unofficial marks)")
 
     e = sub.add_parser("export", help="export stored results to Parquet or CSV")
     e.add_argument("--out", default="results", help="results directory")
@@ -278,6 +280,11 @@ def _instruments(args: argparse.Namespace) -> int:
                 f"{exc.start}): save it as UTF-8") from exc
         print(f"ok: {inst.id} ({len(inst.items)} items, {len(inst.scores)} scores, "
               f"languages {', '.join(inst.languages)})")
+        return 0
+    if args.languages:
+        from workbench.languages import languages_markdown
+
+        print(languages_markdown(), end="")
         return 0
     print(f"{'instrument':<10} {'items':>5} {'scored':>6} {'scores':>6} {'paraphr.':>8}  "
           f"{'languages':<10} name")

@@ -21,7 +21,7 @@ from workbench.errors import WorkbenchError
 from workbench.followups import format_given
 from workbench.instrument_files import load_instrument
 from workbench.instruments import Instrument, Item
-from workbench.personas import Persona, expand_personas
+from workbench.personas import Persona, expand_personas, persona_language
 from workbench.prompts import (
     CONTENT_FREE_PREFIX,
     PromptTemplate,
@@ -34,6 +34,9 @@ from workbench.prompts import (
     render_follow_up,
     render_item,
 )
+
+#: The ``languages`` entry that asks each country persona in its country's language.
+PERSONA_LANGUAGE = "persona"
 
 
 @dataclass
@@ -51,6 +54,8 @@ class Design:
     paraphrases: list[int] = field(default_factory=lambda: [0])  # 0 = original wording
     answer_formats: list[str] = field(default_factory=lambda: ["numbered"])
     instructions: list[str] = field(default_factory=lambda: ["forced"])
+    # instrument id -> its own paraphrase list (e.g. {pvq21: [0]}: official wording only)
+    instrument_paraphrases: dict[str, list[int]] = field(default_factory=dict)
     mode: Literal["logprob", "generate"] = "logprob"
     repeats: int = 1
     temperature: float = 0.0
@@ -92,19 +97,26 @@ class Design:
                 raise wrong(name, "a list of strings", value,
                             "[" + ", ".join(f"'{v}'" for v in shown) + "]")
             setattr(self, name, list(value))
-        value = self.paraphrases
-        if isinstance(value, str):
-            pieces = [v.strip() for v in value.split(",") if v.strip()]
-            if not all(v.lstrip("-").isdigit() for v in pieces):
-                raise wrong("paraphrases", "a list of integers (0 = original wording)", value,
-                            "[0, 1]")
-            value = [int(v) for v in pieces]
-        elif is_int(value):
-            value = [value]
-        if not isinstance(value, list | tuple) or not all(is_int(v) for v in value):
-            raise wrong("paraphrases", "a list of integers (0 = original wording)", value,
-                        "[0, 1]")
-        self.paraphrases = list(value)
+        def int_list(name: str, value: object) -> list[int]:
+            if isinstance(value, str):
+                pieces = [v.strip() for v in value.split(",") if v.strip()]
+                if not all(v.lstrip("-").isdigit() for v in pieces):
+                    raise wrong(name, "a list of integers (0 = original wording)", value,
+                                "[0, 1]")
+                value = [int(v) for v in pieces]
+            elif is_int(value):
+                value = [value]
+            if not isinstance(value, list | tuple) or not all(is_int(v) for v in value):
+                raise wrong(name, "a list of integers (0 = original wording)", value, "[0, 1]")
+            return list(value)
+
+        self.paraphrases = int_list("paraphrases", self.paraphrases)
+        own = self.instrument_paraphrases if self.instrument_paraphrases is not None else {}
+        if not isinstance(own, dict):
+            raise wrong("instrument_paraphrases", "a mapping of instrument id to paraphrases",
+                        own, "{pvq21: [0]}")
+        self.instrument_paraphrases = {
+            str(k): int_list(f"instrument_paraphrases.{k}", v) for k, v in own.items()}
         for name, lowest in (("random_orders", 0), ("permutations", 0), ("repeats", None),
                              ("max_new_tokens", 1), ("seed", None)):
             value = getattr(self, name)
@@ -137,6 +149,8 @@ class Design:
                      "paraphrases", "answer_formats", "instructions"):
             if not getattr(self, name):
                 problems.append(name)
+        problems += [f"instrument_paraphrases.{k}" for k, v in
+                     self.instrument_paraphrases.items() if not v]
         if problems:
             examples = {"models": "[smollm2-135m]", "instruments": "[mfq30]",
                         "personas": "[none]", "languages": "[en]", "orders": "[original]",
@@ -145,8 +159,13 @@ class Design:
             raise WorkbenchError(
                 f"empty design: {', '.join(problems)} has no values, so the design expands "
                 f"to no requests; list at least one, e.g. {problems[0]}: "
-                f"{examples[problems[0]]}"
+                f"{examples.get(problems[0], '[0]')}"
             )
+        stray = sorted(set(self.instrument_paraphrases) - set(self.instruments))
+        if stray:
+            raise WorkbenchError(
+                f"instrument_paraphrases names {stray}, which the design does not ask: add "
+                f"them to instruments or drop them from instrument_paraphrases")
         if self.repeats < 1:
             raise WorkbenchError(f"repeats must be at least 1, got {self.repeats}")
         if self.mode not in ("logprob", "generate"):
@@ -233,18 +252,41 @@ class Design:
         expands to (``cyclic``: k, ``all``: k!), and a content-free item once per order and
         cell (one wording).
         """
-        cells = (len(self.expanded_personas()) * len(self.languages)
-                 * len(self.answer_formats) * len(self.instructions) * self.repeats)
-        texts = (_content_free_texts(load_template(self.template), self.languages)
-                 if self.content_free else {})
+        personas = self.expanded_personas()
+        template = load_template(self.template)
         total = 0
         for inst in self.loaded_instruments():
+            langs = [self.languages_for(inst, p) for p in personas]
+            texts = self._texts(template, langs)
+            asked = 0
             for it in self._items(inst):
                 n_orders = len(self._orders_for(inst, it.scale, it.id))
-                total += _asked_per_cell(inst, it) * n_orders * len(self.paraphrases)
+                asked += (_asked_per_cell(inst, it) * n_orders
+                          * len(self.paraphrases_for(inst.id)))
             for scale_id, _ in self._content_free_items(inst, texts):
-                total += len(self._orders_for(inst, scale_id, f"the {scale_id} scale"))
-        return total * cells
+                asked += len(self._orders_for(inst, scale_id, f"the {scale_id} scale"))
+            total += asked * sum(len(lv) for lv in langs)
+        return total * len(self.answer_formats) * len(self.instructions) * self.repeats
+
+    def paraphrases_for(self, instrument_id: str) -> list[int]:
+        """The paraphrases asked for one instrument: its ``instrument_paraphrases`` entry,
+        else ``paraphrases``."""
+        return self.instrument_paraphrases.get(instrument_id, self.paraphrases)
+
+    def languages_for(self, instrument: Instrument, persona: Persona) -> list[str]:
+        """The languages one persona is asked an instrument in. ``persona`` in ``languages``
+        is the persona's country language where the instrument has it, else the
+        instrument's original language (:func:`workbench.personas.persona_language`);
+        duplicates are asked once."""
+        return list(dict.fromkeys(
+            persona_language(persona, list(instrument.languages)) if lang == PERSONA_LANGUAGE
+            else lang for lang in self.languages))
+
+    def _texts(self, template: PromptTemplate, langs: list[list[str]]) -> dict[str, list[str]]:
+        """Content-free texts of every language asked (empty without ``content_free``)."""
+        if not self.content_free:
+            return {}
+        return _content_free_texts(template, sorted({x for lv in langs for x in lv}))
 
     def _orders_for(self, instrument: Instrument, scale_id: str, what: str) -> list[str]:
         """The concrete order names asked for items of one scale (``cyclic``/``all`` expand
@@ -303,21 +345,25 @@ class Design:
         template = load_template(self.template)
         personas = self.expanded_personas()
         for instrument in self.loaded_instruments():
-            missing = [lang for lang in self.languages if lang not in instrument.languages]
+            missing = [lang for lang in self.languages
+                       if lang != PERSONA_LANGUAGE and lang not in instrument.languages]
             if missing:
                 raise WorkbenchError(
                     f"instrument '{instrument.id}' has no {missing} version (has: "
                     f"{', '.join(instrument.languages)}); drop those languages or that instrument"
                 )
-            texts = _content_free_texts(template, self.languages) if self.content_free else {}
-            asked = [(it, self._orders_for(instrument, it.scale, it.id), self.paraphrases)
+            langs = [self.languages_for(instrument, p) for p in personas]
+            texts = self._texts(template, langs)
+            paraphrases = self.paraphrases_for(instrument.id)
+            asked = [(it, self._orders_for(instrument, it.scale, it.id), paraphrases)
                      for it in self._items(instrument)]
             # content-free items: once per order and cell, their one wording (paraphrase 0)
             asked += [(it, self._orders_for(instrument, scale_id, f"the {scale_id} scale"), [0])
                       for scale_id, it in self._content_free_items(instrument, texts)]
-            for item, orders, paraphrases in asked:
-                cells = product(personas, self.languages, orders, paraphrases,
-                                self.answer_formats, self.instructions)
+            for item, orders, item_paraphrases in asked:
+                cells = ((p, lang, *rest) for p, p_langs in zip(personas, langs, strict=True)
+                         for lang in p_langs for rest in product(
+                             orders, item_paraphrases, self.answer_formats, self.instructions))
                 for persona, language, order, paraphrase, fmt, instruction in cells:
                     variant = _Variant(template, instrument, persona.text(language), language,
                                        order, paraphrase, fmt, instruction, self.seed,

@@ -66,6 +66,34 @@ def _country_rows() -> dict[str, dict[str, str]]:
         return {row["iso3"]: row for row in csv.DictReader(fh)}
 
 
+@lru_cache(maxsize=1)
+def _country_languages() -> dict[str, list[str]]:
+    path = data_dir() / "reference" / "country_languages.csv"
+    if not path.is_file():
+        raise WorkbenchError(f"reference file '{path}' is missing: restore data/reference")
+    with path.open(encoding="utf-8") as fh:
+        rows = sorted(csv.DictReader(fh), key=lambda r: (r["iso3"], int(r["rank"])))
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        out.setdefault(row["iso3"], []).append(row["language"])
+    return out
+
+
+def persona_language(persona: Persona, available: list[str]) -> str:
+    """The language a persona is asked in for ``languages: [persona]`` in a design.
+
+    A country persona gets the first of its country's official languages (CLDR order,
+    ``data/reference/country_languages.csv``) that the instrument has (``available``, its
+    languages in file order); every other persona, and a country without such a language,
+    gets ``available[0]``, the instrument's original language.
+    """
+    iso3 = persona.attributes.get("country") if persona.kind == "country" else None
+    for lang in _country_languages().get(iso3 or "", []):
+        if lang in available:
+            return lang
+    return available[0]
+
+
 def country_names(language: str = "en") -> dict[str, str]:
     """ISO3 code -> country name in ``language``, from ``data/reference/countries.csv``.
 

@@ -45,6 +45,8 @@ NOTEBOOKS = {
     "culture": "culture_personas.ipynb",
     "explore": "explore.ipynb",
 }
+#: Notebook parameters that are file paths given relative to where the report is started.
+PATH_PARAMETERS = ("ess_values",)
 HTML_TEMPLATE_NAME = "workbench_offline.html.j2"
 #: nbconvert's lab template without scripts loaded from CDNs (the report must work offline).
 HTML_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
@@ -279,6 +281,9 @@ def run_report(
     params.update(_selection(declared, models, instruments, stem))
     params.update(parse_extra(extra))
     params = check_parameters(params, declared, notebook.name)
+    for name in PATH_PARAMETERS:  # the notebook runs in --out: keep the caller's relative paths
+        if params.get(name):
+            params[name] = str(Path(params[name]).resolve())
 
     out_dir = Path(out)
     try:

@@ -26,9 +26,11 @@ from workbench.sections import (
     culture,
     debias,
     hofstede,
+    languages,
     mfq,
     overview,
     robustness,
+    schwartz,
     validity,
     wvs,
 )
@@ -68,9 +70,9 @@ from workbench.sections.settings import Settings
 
 __all__ = [
     "NOT_AVAILABLE", "SAMPLE_NOTE", "ReportData", "Section", "SectionSpec", "Settings",
-    "comparison", "compute", "culture", "debias", "figures", "get", "header", "hofstede", "layout",
-    "load", "mark_scores", "mfq", "overview", "pick_model", "report_kinds", "report_validity",
-    "robustness", "section", "section_html", "section_keys", "setup_offline_plotly", "show",
-    "show_figure", "show_header", "show_note", "show_report", "show_section", "show_table",
-    "sort_items", "table_html", "validity", "wvs",
+    "comparison", "compute", "culture", "debias", "figures", "get", "header", "hofstede",
+    "languages", "layout", "load", "mark_scores", "mfq", "overview", "pick_model", "report_kinds",
+    "report_validity", "robustness", "schwartz", "section", "section_html", "section_keys",
+    "setup_offline_plotly", "show", "show_figure", "show_header", "show_note", "show_report",
+    "show_section", "show_table", "sort_items", "table_html", "validity", "wvs",
 ]

@@ -297,12 +297,6 @@ def persona_effect_section(data: ReportData, settings: Settings) -> Section:
     return factor_effect(data, "persona", settings.persona_reference)
 
 
-@section("language", title="Language effects", reports={"probe": 40}, figures=factor_figures,
-         description="Answers per questionnaire language, compared with English.")
-def language_effect_section(data: ReportData, settings: Settings) -> Section:
-    return factor_effect(data, "language")
-
-
 @section("order", title="Option order sensitivity", reports={"probe": 50},
          figures=factor_figures,
          description="Answers with reversed or permuted options, compared with the original "

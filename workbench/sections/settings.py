@@ -47,6 +47,7 @@ class Settings:
     baseline: str = "none"  # the culture report's persona without a country
     persona_reference: str = "none"  # the probe report's reference persona
     estimator: str = "raw"  # distributions the score sections show (workbench.stats.debias)
+    ess_values: str = ""  # an ESS country table (ess_country_values output); "" = the shipped one
 
     def __post_init__(self) -> None:
         for name in _SEQUENCES:
@@ -59,6 +60,9 @@ class Settings:
             raise WorkbenchError("setting 'vsm_constants' must be a mapping such as "
                                  f"{{'C_pd': 20}}, got {self.vsm_constants!r}")
         object.__setattr__(self, "vsm_constants", dict(self.vsm_constants))
+        if not isinstance(self.ess_values, str):
+            raise WorkbenchError("setting 'ess_values' must be a path to an ESS country table "
+                                 f"(or \"\" for the shipped one), got {self.ess_values!r}")
         for name in _POSITIVE:
             _check_int(name, getattr(self, name))
         for name in _OPTIONAL_POSITIVE:

@@ -28,6 +28,7 @@ from workbench.stats.debias import (
     pride,
     pride_prior,
 )
+from workbench.stats.effects import factor_effects
 from workbench.stats.intervals import bootstrap_scores
 from workbench.stats.profiles import (
     anchor_vsm_constants,
@@ -59,6 +60,7 @@ __all__ = [
     "correct_pvalues",
     "cronbach_alpha",
     "debiased",
+    "factor_effects",
     "full_permutation",
     "hofstede_distance",
     "inglehart_welzel_position",
