@@ -25,6 +25,7 @@ from workbench.sections import (
     debias,
     hofstede,
     mfq,
+    opinions,
     overview,
     robustness,
     wvs,
@@ -65,7 +66,7 @@ from workbench.sections.settings import Settings
 __all__ = [
     "NOT_AVAILABLE", "SAMPLE_NOTE", "ReportData", "Section", "SectionSpec", "Settings",
     "comparison", "compute", "culture", "debias", "figures", "get", "header", "hofstede", "layout",
-    "load", "mfq", "overview", "pick_model", "report_kinds", "robustness", "section",
+    "load", "mfq", "opinions", "overview", "pick_model", "report_kinds", "robustness", "section",
     "section_html", "section_keys", "setup_offline_plotly", "show", "show_figure",
     "show_header", "show_note", "show_report", "show_section", "show_table", "sort_items",
     "table_html", "wvs",
