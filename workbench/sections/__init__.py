@@ -28,6 +28,7 @@ from workbench.sections import (
     hofstede,
     languages,
     mfq,
+    opinions,
     overview,
     robustness,
     schwartz,
@@ -71,8 +72,8 @@ from workbench.sections.settings import Settings
 __all__ = [
     "NOT_AVAILABLE", "SAMPLE_NOTE", "ReportData", "Section", "SectionSpec", "Settings",
     "comparison", "compute", "culture", "debias", "figures", "get", "header", "hofstede",
-    "languages", "layout", "load", "mark_scores", "mfq", "overview", "pick_model", "report_kinds",
-    "report_validity", "robustness", "schwartz", "section", "section_html", "section_keys",
-    "setup_offline_plotly", "show", "show_figure", "show_header", "show_note", "show_report",
-    "show_section", "show_table", "sort_items", "table_html", "validity", "wvs",
+    "languages", "layout", "load", "mark_scores", "mfq", "opinions", "overview", "pick_model",
+    "report_kinds", "report_validity", "robustness", "schwartz", "section", "section_html",
+    "section_keys", "setup_offline_plotly", "show", "show_figure", "show_header", "show_note",
+    "show_report", "show_section", "show_table", "sort_items", "table_html", "validity", "wvs",
 ]

@@ -3,9 +3,10 @@ registry-driven :func:`show` / :func:`show_report` the notebooks call.
 
 Why: notebooks only call these. Three rules hold everywhere:
 
-* offline: :func:`setup_offline_plotly` embeds plotly.js once per notebook (one ``<script>``
-  output); every figure is then written without plotly.js and without MathJax or CDN links,
-  so an exported HTML report works with no network and carries plotly.js exactly once;
+* offline: :func:`setup_offline_plotly` embeds plotly.js and the world map geography once
+  per notebook (one output); every figure is then written without plotly.js and without
+  MathJax or CDN links, so an exported HTML report works with no network and carries
+  plotly.js exactly once;
 * escaped: every table goes through :func:`table_html` (``DataFrame.to_html`` escapes cells
   and headers; a pandas ``Styler`` would not) and every text from the store that ends up in
   a figure (model, persona, item ids, labels) is HTML-escaped first (:func:`safe_frame`),
@@ -95,6 +96,15 @@ def plotlyjs_html() -> str:
             f"{get_plotlyjs()}</script>")
 
 
+def offline_assets_html() -> str:
+    """plotly.js and the world geography for choropleth maps (:func:`workbench.opinion_figures.
+    geo_assets_script`; without it plotly.js fetches the geography from a CDN and an offline
+    map is blank), each once, before any figure."""
+    from workbench.opinion_figures import geo_assets_script
+
+    return plotlyjs_html() + geo_assets_script()
+
+
 def figure_html(fig: go.Figure | dict, height: int | None = None) -> str:
     """The figure as a div + script, without plotly.js, MathJax or any CDN reference."""
     return pio.to_html(fig, full_html=False, include_plotlyjs=False, include_mathjax=False,
@@ -147,7 +157,7 @@ def setup_offline_plotly(force: bool = False) -> None:
     if in_kernel() and (force or not _state["plotlyjs_shown"]):
         from IPython.display import HTML, display
 
-        display(HTML(plotlyjs_html()))
+        display(HTML(offline_assets_html()))
         _state["plotlyjs_shown"] = True
 
 
