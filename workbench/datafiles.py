@@ -22,8 +22,8 @@ def read_mapping(path: Path, what: str, keys: str) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        raise WorkbenchError(f"{what} '{path.name}' is not valid UTF-8 YAML: save it as UTF-8 "
-                             f"({exc})") from exc
+        raise WorkbenchError(f"{what} '{path}' is not UTF-8 text: save it as UTF-8 "
+                             f"({exc.reason})") from exc
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}" if where is not None else ""

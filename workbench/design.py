@@ -17,6 +17,7 @@ from typing import Literal
 
 import yaml
 
+from workbench.design_values import int_list, is_int, str_list, wrong
 from workbench.errors import WorkbenchError
 from workbench.followups import format_given
 from workbench.instrument_files import load_instrument
@@ -69,47 +70,12 @@ class Design:
     name: str = "probe"
 
     def __post_init__(self) -> None:
-        def kind(value: object) -> str:
-            if isinstance(value, bool):
-                return "a boolean"
-            return {str: "a string", int: "an integer", float: "a number", list: "a list",
-                    dict: "a mapping", type(None): "nothing"}.get(type(value),
-                                                                 type(value).__name__)
-
-        def wrong(name: str, want: str, value: object, example: str) -> WorkbenchError:
-            return WorkbenchError(f"design key '{name}' must be {want}, got {value!r} "
-                                  f"({kind(value)}): write {name}: {example}")
-
-        def is_int(value: object) -> bool:
-            return isinstance(value, int) and not isinstance(value, bool)
-
         # Types first (YAML gives strings for quoted numbers, numbers for bare ones).
-        str_lists = ("models", "instruments", "personas", "languages", "orders",
-                     "answer_formats", "instructions", "items", "blocks")
-        for name in str_lists:
+        for name in ("models", "instruments", "personas", "languages", "orders",
+                     "answer_formats", "instructions", "items", "blocks"):
             value = getattr(self, name)
-            if value is None and name in ("items", "blocks"):
-                continue
-            if isinstance(value, str):
-                value = [v.strip() for v in value.split(",") if v.strip()]
-            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-                shown = value if isinstance(value, list | tuple) else [value]
-                raise wrong(name, "a list of strings", value,
-                            "[" + ", ".join(f"'{v}'" for v in shown) + "]")
-            setattr(self, name, list(value))
-        def int_list(name: str, value: object) -> list[int]:
-            if isinstance(value, str):
-                pieces = [v.strip() for v in value.split(",") if v.strip()]
-                if not all(v.lstrip("-").isdigit() for v in pieces):
-                    raise wrong(name, "a list of integers (0 = original wording)", value,
-                                "[0, 1]")
-                value = [int(v) for v in pieces]
-            elif is_int(value):
-                value = [value]
-            if not isinstance(value, list | tuple) or not all(is_int(v) for v in value):
-                raise wrong(name, "a list of integers (0 = original wording)", value, "[0, 1]")
-            return list(value)
-
+            if value is not None or name not in ("items", "blocks"):
+                setattr(self, name, str_list(name, value))
         self.paraphrases = int_list("paraphrases", self.paraphrases)
         own = self.instrument_paraphrases if self.instrument_paraphrases is not None else {}
         if not isinstance(own, dict):
