@@ -24,7 +24,8 @@ ROOT = Path(workbench.__file__).parent
 # placed here, or this test fails.
 LAYERS: list[tuple[str, list[str]]] = [
     ("base", ["workbench.backends.base", "workbench.errors", "workbench.paths",
-              "workbench.assignments", "workbench.redact", "workbench.datafiles"]),
+              "workbench.assignments", "workbench.redact", "workbench.datafiles",
+              "workbench.phases"]),
     ("instruments", ["workbench.instruments", "workbench.design", "workbench.prompts",
                      "workbench.personas", "workbench.parsing", "workbench.followups",
                      "workbench.scoring", "workbench.exclusion", "workbench.reference"]),

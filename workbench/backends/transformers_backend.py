@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench import phases
 from workbench.backends.base import (
     BackendOption,
     BaseBackend,
@@ -209,12 +210,17 @@ class TransformersBackend(BaseBackend):
     @staticmethod
     def _converted_dir(gguf_path: Path, file_hash: str) -> Path:
         """Dequantise a GGUF file once into safetensors; later loads take seconds, not a minute."""
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
         target = cache_dir() / "converted" / f"{file_hash[:24]}-v{CONVERTED_VERSION}"
         if (target / "config.json").is_file() and (target / "DONE").is_file():
             return target
+        with phases.timed("GGUF conversion", gguf_path.name):
+            return TransformersBackend._convert(gguf_path, file_hash, target)
+
+    @staticmethod
+    def _convert(gguf_path: Path, file_hash: str, target: Path) -> Path:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
         tmp = target.with_name(target.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         try:
