@@ -76,6 +76,7 @@ def phase_llamacpp(args, requests):
 
     gguf = Path(resolve_model(args.model).location)
     log = Path(args.out).with_suffix(".llamacpp.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
     with running_server(gguf, log) as (base, _what):
         backend = load_model(f"openai:{args.model}@{base}", logprob_method=args.llamacpp_method,
                              max_concurrency=4)
