@@ -33,6 +33,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -75,8 +76,7 @@ def phase_llamacpp(args, requests):
     from workbench.models import load_model, resolve_model
 
     gguf = Path(resolve_model(args.model).location)
-    log = Path(args.out).with_suffix(".llamacpp.log")
-    log.parent.mkdir(parents=True, exist_ok=True)
+    log = Path(tempfile.gettempdir()) / f"bench-llamacpp-{os.getpid()}.log"  # server output
     with running_server(gguf, log) as (base, _what):
         backend = load_model(f"openai:{args.model}@{base}", logprob_method=args.llamacpp_method,
                              max_concurrency=4)
