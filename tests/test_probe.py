@@ -122,7 +122,8 @@ def test_another_dtype_is_stored_as_another_model_not_served_from_cache(tmp_path
     prov = half.store.provenance().set_index("model")
     assert set(prov.index) == {"tiny-chat", "tiny-chat-bfloat16"}
     assert prov.loc["tiny-chat-bfloat16", "dtype"] == "bfloat16"
-    assert prov.loc["tiny-chat-bfloat16", "model_fingerprint"].endswith(";dtype=bfloat16")
+    assert prov.loc["tiny-chat-bfloat16", "model_fingerprint"].endswith(
+        ";dtype=bfloat16;logits=float32")
 
 
 def test_other_weights_under_a_stored_name_are_refused(tmp_path):

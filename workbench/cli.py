@@ -1,4 +1,4 @@
-"""Command line: ``workbench probe | models | instruments | export | scores | report``.
+"""Command line: ``workbench probe | models | instruments | export | scores | report | phases``.
 
 Problems the user can fix print as one line (``error: ...``) and exit with status 2;
 ``--debug`` shows the traceback. Failures of the environment that are not ``WorkbenchError``
@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
     r.add_argument("--cell-timeout", type=int, metavar="SECONDS",
                    help="fail a cell that runs longer (default $WORKBENCH_CELL_TIMEOUT or 1800)")
+
+    t = sub.add_parser("phases", help="print the wall-clock phases of a run (make report)")
+    t.add_argument("--log", default=os.environ.get("WORKBENCH_PHASE_LOG") or "results/phases.jsonl",
+                   help="phase log (default $WORKBENCH_PHASE_LOG or results/phases.jsonl)")
+    t.add_argument("--run", help="run id (default: the log's last run)")
     return parser
 
 
@@ -173,6 +178,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "scores":
         return _scores(args)
+    if args.command == "phases":
+        from workbench.phases import phase_table, read_phases
+
+        print(phase_table(read_phases(args.log, args.run)))
+        return 0
     if args.command == "report":
         from workbench.report import run_report
 

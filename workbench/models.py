@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from workbench import phases
 from workbench.backends.base import BaseBackend, ModelSpec
 from workbench.backends.registry import load_backend, server_prefixes
 from workbench.errors import WorkbenchError
@@ -78,7 +79,8 @@ def embedded_gguf_path(entry: ModelEntry) -> Path:
         if not target.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(".partial")
-            module.assemble(tmp, overwrite=True)  # verifies the package's published sha256
+            with phases.timed("GGUF assembly", entry.file):
+                module.assemble(tmp, overwrite=True)  # verifies the package's published sha256
             tmp.replace(target)
         return target
     raise WorkbenchError(f"model '{entry.key}' of kind '{entry.kind}' has no GGUF file")

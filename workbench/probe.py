@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from workbench import __version__
+from workbench import __version__, phases
 from workbench.backends.base import (
     Backend,
     GenerateRequest,
@@ -145,6 +145,10 @@ def run_probe(
             if provided is None and backend is not None:
                 backend.close()  # the probe closes what it opened
         result.stats.append(stats)
+        if stats.computed:
+            phases.record("load", stats.load_seconds, key)
+            phases.record("scoring", stats.compute_seconds,
+                          f"{key}, {stats.computed} answers, {design.name}")
     return result
 
 

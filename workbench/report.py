@@ -34,6 +34,7 @@ from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from traitlets import default
 
+from workbench import phases
 from workbench.assignments import parse_assignments
 from workbench.errors import WorkbenchError
 from workbench.paths import display_path, project_root
@@ -295,13 +296,14 @@ def run_report(
     html = (out_dir / f"{stem}.html").resolve()
     html.unlink(missing_ok=True)  # never leave an older HTML that looks like this run's
     try:
-        _execute_with_one_retry(
-            lambda: pm.execute_notebook(
-                str(notebook), str(ipynb), parameters=params, kernel_name="python3",
-                language="python", progress_bar=False, log_output=False, cwd=str(out_dir),
-                start_timeout=start_timeout, execution_timeout=cell_timeout,
-                kernel_manager_class=ThisPythonKernelManager,
-            ), stem, cell_timeout)
+        with phases.timed("notebook execution", stem):
+            _execute_with_one_retry(
+                lambda: pm.execute_notebook(
+                    str(notebook), str(ipynb), parameters=params, kernel_name="python3",
+                    language="python", progress_bar=False, log_output=False, cwd=str(out_dir),
+                    start_timeout=start_timeout, execution_timeout=cell_timeout,
+                    kernel_manager_class=ThisPythonKernelManager,
+                ), stem, cell_timeout)
     except PapermillExecutionError as exc:
         evalue = (str(exc.evalue).strip().splitlines() or [""])[0][:300]
         raise WorkbenchError(
@@ -326,7 +328,8 @@ def run_report(
             f"{kept}: check that ipykernel is installed in {display_path(sys.prefix)} and the "
             "cell limits"
         ) from exc
-    export_html(ipynb, html, show_code=show_code)
+    with phases.timed("HTML export", stem):
+        export_html(ipynb, html, show_code=show_code)
     return html
 
 

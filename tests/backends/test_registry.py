@@ -110,7 +110,7 @@ def test_identity_and_options_need_no_torch(tiny_model_dir):
             "{'dtype': 'bfloat16'})); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
-    assert out[0].startswith("dir-sha256:") and out[0].endswith(";dtype=bfloat16")
+    assert out[0].startswith("dir-sha256:") and out[0].endswith(";dtype=bfloat16;logits=float32")
     assert out[1] == "False"
 
 

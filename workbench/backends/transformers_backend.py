@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench import phases
 from workbench.backends.base import (
     BackendOption,
     BaseBackend,
@@ -66,7 +67,8 @@ class TransformersBackend(BaseBackend):
 
     name = "transformers"
     options = {
-        "dtype": BackendOption((str,), "float32 | bfloat16 | float16"),
+        "dtype": BackendOption((str,), "float32 (default) | bfloat16 | float16: weights and "
+                               "KV cache; logits and log-softmax stay float32"),
         "trust_remote_code": BackendOption((bool,), "let model repositories run their own code"),
         "allow_pickle": BackendOption((bool,), "allow pickled (.bin/.pt) checkpoints"),
         "max_batch_tokens": BackendOption((int,), "token budget of one forward batch"),
@@ -78,8 +80,9 @@ class TransformersBackend(BaseBackend):
     @classmethod
     def fingerprint_for(cls, spec: ModelSpec, options: Mapping[str, object]) -> str:
         """``sha256:<file>`` for a GGUF file, ``dir-sha256:<files>`` for a directory,
-        ``hub:<id>`` for a hub id; a non-default ``dtype`` is appended (``;dtype=bfloat16``):
-        bfloat16 answers are other numbers and must not be served from the float32 cache."""
+        ``hub:<id>`` for a hub id; a non-default ``dtype`` is appended with the float32 head
+        (``;dtype=bfloat16;logits=float32``): bfloat16 answers are other numbers and must not
+        be served from the float32 cache, nor from one made before the head stayed float32."""
         if spec.source == "gguf":
             base = "sha256:" + cached_sha256(Path(spec.location))
         elif spec.source == "dir":
@@ -87,7 +90,7 @@ class TransformersBackend(BaseBackend):
         else:
             base = f"hub:{spec.location}"
         dtype = options.get("dtype") or DEFAULT_DTYPE
-        return base if dtype == DEFAULT_DTYPE else f"{base};dtype={dtype}"
+        return base if dtype == DEFAULT_DTYPE else f"{base};dtype={dtype};logits=float32"
 
     @classmethod
     def key_for(cls, spec: ModelSpec, options: Mapping[str, object]) -> str:
@@ -110,7 +113,12 @@ class TransformersBackend(BaseBackend):
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        from workbench.backends.transformers_torch import TorchRunner, configure_threads
+        from workbench.backends.transformers_torch import (
+            TorchRunner,
+            bf16_units,
+            configure_threads,
+            use_float32_head,
+        )
 
         super().__init__(spec, {"dtype": dtype, "trust_remote_code": trust_remote_code,
                                 "allow_pickle": allow_pickle, "max_batch_tokens": max_batch_tokens,
@@ -158,6 +166,15 @@ class TransformersBackend(BaseBackend):
             raise WorkbenchError(_explain_load_error(spec, exc)) from exc
         self.model.to(self.device)
         self.model.eval()
+        extra = {"device": str(self.device), "threads": str(torch.get_num_threads())}
+        if torch_dtype in (torch.bfloat16, torch.float16):
+            # Weights, activations and KV cache in half precision; logits, log-softmax and the
+            # sums over an option's tokens in float32 (see Float32Head).
+            extra["lm_head"] = "float32" if use_float32_head(self.model) else dtype
+            if self.device.type == "cpu" and torch_dtype == torch.bfloat16 and not bf16_units():
+                log.warning("this CPU has no bfloat16 units (AMX-BF16/AVX512-BF16): bfloat16 "
+                            "runs slower than float32 here (README 'Speed')")
+                extra["bf16_units"] = "no"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self._runner = TorchRunner(self.model, self.tokenizer.pad_token_id, self.device)
@@ -175,7 +192,7 @@ class TransformersBackend(BaseBackend):
             dtype=dtype,
             revision=revision,
             chat_template_hash=template_hash,
-            extra={"device": str(self.device), "threads": str(torch.get_num_threads())},
+            extra=extra,
             fingerprint=self.fingerprint(),
         )
 
@@ -193,12 +210,17 @@ class TransformersBackend(BaseBackend):
     @staticmethod
     def _converted_dir(gguf_path: Path, file_hash: str) -> Path:
         """Dequantise a GGUF file once into safetensors; later loads take seconds, not a minute."""
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
         target = cache_dir() / "converted" / f"{file_hash[:24]}-v{CONVERTED_VERSION}"
         if (target / "config.json").is_file() and (target / "DONE").is_file():
             return target
+        with phases.timed("GGUF conversion", gguf_path.name):
+            return TransformersBackend._convert(gguf_path, file_hash, target)
+
+    @staticmethod
+    def _convert(gguf_path: Path, file_hash: str, target: Path) -> Path:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
         tmp = target.with_name(target.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         try:
