@@ -15,7 +15,10 @@ def _dry_run(target: str, tmp_path: Path) -> str:
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     venv = tmp_path / "venv"  # does not exist: make plans the whole set-up
-    out = subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT, text=True,
+    # --no-print-directory: under `make test` this make is nested and would add
+    # "Entering/Leaving directory" lines to the plan.
+    out = subprocess.run(["make", "--no-print-directory", "-n", target, f"VENV={venv}"],
+                         cwd=ROOT, text=True,
                          capture_output=True, check=True)
     return out.stdout
 

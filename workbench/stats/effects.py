@@ -74,8 +74,8 @@ def factor_effects(
         raise WorkbenchError(f"ci must be between 0 and 1 (e.g. 0.95), not {ci}")
     if n_boot < 100:
         raise WorkbenchError(f"n_boot={n_boot} is too few for an interval: use at least 100")
-    by = common._check_by(distributions, by, "distributions frame")
-    common._check_by(distributions, [factor], "distributions frame")
+    by = common.check_by(distributions, by, "distributions frame")
+    common.check_by(distributions, [factor], "distributions frame")
     if factor in by:
         raise WorkbenchError(f"cannot compare levels of '{factor}' and also group by it: "
                              "drop it from by")
