@@ -20,10 +20,6 @@ from workbench.scoring import (
     select_instrument,
 )
 
-#: The comparison operators a catch rule may use (``op`` in the instrument file): the
-#: instrument schema's own table, applied elementwise.
-COMPARISONS = RULE_OPS
-
 
 def exclusion_flags(
     distributions: pd.DataFrame,
@@ -61,7 +57,7 @@ def exclusion_flags(
     for rule in inst.exclusions:
         sub = expected[expected["item_id"] == rule.item]
         fails = frame[frame["item_id"] == rule.item]
-        fails = fails.assign(_f=np.where(COMPARISONS[rule.op](fails["code"].to_numpy(float),
+        fails = fails.assign(_f=np.where(RULE_OPS[rule.op](fails["code"].to_numpy(float),
                                                        rule.value),
                                          fails["prob"] / prob_sum.loc[fails.index], 0.0))
         p_fail = fails.groupby(keys, dropna=False)["_f"].sum().rename("p_fail").reset_index()
@@ -75,7 +71,7 @@ def exclusion_flags(
         merged["item_id"] = rule.item
         merged["op"] = rule.op
         merged["threshold"] = rule.value
-        merged["flagged"] = COMPARISONS[rule.op](merged["value"].to_numpy(float), rule.value)
+        merged["flagged"] = RULE_OPS[rule.op](merged["value"].to_numpy(float), rule.value)
         merged["reason"] = rule.reason
         out.append(merged)
     return pd.concat(out, ignore_index=True)[cols]

@@ -138,7 +138,7 @@ def test_without_permutations_the_report_shows_one_note_and_raw_scores(data, mon
     shown: list[str] = []
     monkeypatch.setattr(render, "_display_html", shown.append)
     settings = sections.Settings(estimator="pride", n_boot=N_BOOT, countries=["JPN"])
-    sections.show_header(data, settings, shown=["estimator"])
+    sections.show("about", data, settings)  # the settings table and the fall-back note
     html = "\n".join(shown)
     assert "pride" in html.split("Report settings")[1]  # the settings table row
     notes = [h for h in shown if "could not run" in h]

@@ -45,7 +45,7 @@ from workbench.sections.base import (
     sort_items,
 )
 from workbench.sections.marks import mark_scores, report_validity
-from workbench.sections.overview import header, show_header
+from workbench.sections.overview import header
 from workbench.sections.registry import (
     SectionSpec,
     compute,
@@ -74,6 +74,6 @@ __all__ = [
     "comparison", "compute", "culture", "debias", "figures", "get", "header", "hofstede",
     "languages", "layout", "load", "mark_scores", "mfq", "opinions", "overview", "pick_model",
     "report_kinds", "report_validity", "robustness", "schwartz", "section", "section_html",
-    "section_keys", "setup_offline_plotly", "show", "show_figure", "show_header", "show_note",
+    "section_keys", "setup_offline_plotly", "show", "show_figure", "show_note",
     "show_report", "show_section", "show_table", "sort_items", "table_html", "validity", "wvs",
 ]

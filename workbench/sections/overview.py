@@ -26,7 +26,6 @@ from workbench.sections.base import (
     attempt,
 )
 from workbench.sections.registry import section
-from workbench.sections.render import show_note, show_table
 from workbench.sections.settings import Settings
 
 #: Packages whose versions the provenance section lists.
@@ -51,18 +50,6 @@ def header(data: ReportData, settings: Settings | None = None,
             ("answers", str(len(data.answers)))]
     rows += [(name, str(settings.value(name))) for name in shown]
     return pd.DataFrame(rows, columns=["setting", "value"])
-
-
-def show_header(data: ReportData, settings: Settings | None = None,
-                shown: Sequence[str] = ()) -> None:
-    """Display the report settings table and the note on how scores are computed (and,
-    where the estimator fell back to raw scores, the one note saying where and why); the
-    report notebooks show them in the "About this report" section, after the summary."""
-    show_table(header(data, settings, shown), "Report settings")
-    show_note(SAMPLE_NOTE)
-    estimation = data.using((settings or Settings()).estimator).estimation
-    if estimation is not None and estimation.note:
-        show_note(estimation.note)
 
 
 def about_settings(settings: Settings) -> list[str]:

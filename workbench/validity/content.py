@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from workbench.exclusion import COMPARISONS, exclusion_flags
+from workbench.exclusion import exclusion_flags
+from workbench.instruments import RULE_OPS
 from workbench.stats.reliability import reliability_by_score
 from workbench.validity.cells import Cell
 from workbench.validity.context import Context
@@ -143,7 +144,7 @@ def catch_items(cell: Cell, ctx: Context) -> list[Reason]:
             continue
         est, lo, hi = mean_interval(sub["value"].to_numpy(float), ctx.rng(cell.key, stat),
                                     ctx.n_boot, ctx.ci)
-        fails = bool(COMPARISONS[ex.op](est, ex.value))
+        fails = bool(RULE_OPS[ex.op](est, ex.value))
         p_fail = float(sub["p_fail"].mean())
         share = float(sub["flagged"].mean())
         verb = "fails" if fails else "passes"
